@@ -8,8 +8,8 @@ packages=(
   cmake nasm pkg-config clang libclang-dev
   # FFmpeg 5.1 for ffmpeg-next (media-video), and the CLIs the video tests check outputs with.
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev ffmpeg
-  # Reference tools: vipsthumbnail for the image benchmark, exiftool for privacy checks.
-  libvips-tools libimage-exiftool-perl
+  # Reference tools: vipsthumbnail for the image benchmark, exiftool for privacy checks, GNU time for peak RSS.
+  libvips-tools libimage-exiftool-perl time
   "$@"
 )
 

@@ -64,12 +64,44 @@ fn decode_jpeg(bytes: &[u8], header: &ImageHeader, largest_box: u32) -> Result<D
             height: height as usize,
             format,
         };
-        decompressor.decompress(bytes, image).map_err(jpeg_error)
+        match decompressor.decompress(bytes, image) {
+            // libjpeg reports stray bytes between segments as a warning after decoding every pixel;
+            // many cameras and editors write them, and every viewer shows those files.
+            Err(turbojpeg::Error::TurboJpegError(message)) if message.contains("extraneous bytes") => Ok(()),
+            result => result.map_err(jpeg_error),
+        }
     })?;
-    let rgb = if cmyk { inverted_cmyk_to_rgb(&pixels) } else { pixels };
+    let rgb = if cmyk { cmyk_to_srgb(bytes, &pixels) } else { pixels };
     RgbImage::from_raw(width, height, rgb).map(DynamicImage::ImageRgb8).ok_or_else(|| {
         MediaError::CorruptInput { format: MediaFormat::Jpeg, reason: "decoded size mismatch".into() }
     })
+}
+
+/// Converts decoded CMYK to sRGB through the JPEG's embedded CMYK ICC profile when it has one (as
+/// print-ready files from Photoshop do), and with the plain formula otherwise.
+fn cmyk_to_srgb(jpeg: &[u8], inverted_cmyk: &[u8]) -> Vec<u8> {
+    use image::ImageDecoder;
+    use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
+    let icc = image::codecs::jpeg::JpegDecoder::new(Cursor::new(jpeg))
+        .ok()
+        .and_then(|mut d| d.icc_profile().ok()?);
+    let transform = icc
+        .and_then(|icc| ColorProfile::new_from_slice(&icc).ok())
+        .filter(|profile| profile.color_space == DataColorSpace::Cmyk)
+        .and_then(|profile| {
+            let srgb = ColorProfile::new_srgb();
+            profile.create_transform_8bit(Layout::Rgba, &srgb, Layout::Rgb, TransformOptions::default()).ok()
+        });
+    let Some(transform) = transform else {
+        return inverted_cmyk_to_rgb(inverted_cmyk);
+    };
+    // ICC CMYK counts ink (0 = none); the JPEG stores it inverted.
+    let ink: Vec<u8> = inverted_cmyk.iter().map(|&v| 255 - v).collect();
+    let mut rgb = vec![0u8; inverted_cmyk.len() / 4 * 3];
+    match transform.transform(&ink, &mut rgb) {
+        Ok(()) => rgb,
+        Err(_) => inverted_cmyk_to_rgb(inverted_cmyk),
+    }
 }
 
 /// Adobe applications (and every other common writer) store CMYK JPEGs inverted, so a stored

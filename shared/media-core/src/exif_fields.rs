@@ -67,10 +67,10 @@ impl ExifData {
             .map_or(1, |value| value as u8)
     }
 
-    /// The fields we report; `None` when the input has no EXIF at all.
+    /// The fields we report; `None` when the input has none of them.
     pub(crate) fn summary(&self) -> Option<ExifSummary> {
         self.0.as_ref()?;
-        Some(ExifSummary {
+        let summary = ExifSummary {
             make: self.text(Tag::Make),
             model: self.text(Tag::Model),
             lens_model: self.text(Tag::LensModel),
@@ -80,7 +80,8 @@ impl ExifData {
             iso: self.field(Tag::PhotographicSensitivity).and_then(|field| field.value.get_uint(0)),
             focal_length_mm: self.rational(Tag::FocalLength, 0),
             gps: self.gps(),
-        })
+        };
+        (summary != ExifSummary::default()).then_some(summary)
     }
 
     fn field(&self, tag: Tag) -> Option<&Field> {

@@ -105,8 +105,12 @@ fn dimension(value: usize, format: MediaFormat) -> Result<u32, MediaError> {
 
 fn png_header(bytes: &[u8], limits: &Limits) -> Result<ImageHeader, MediaError> {
     let png_limits = png::Limits { bytes: usize::try_from(limits.max_decoder_alloc()).unwrap_or(usize::MAX) };
-    let mut decoder = png::Decoder::new_with_limits(Cursor::new(bytes), png_limits);
-    let info = decoder.read_header_info().map_err(|e| MediaError::from_decoder(MediaFormat::Png, e))?;
+    let decoder = png::Decoder::new_with_limits(Cursor::new(bytes), png_limits);
+    // `read_info` stops at the first IDAT, after the chunks we need (tRNS, acTL). Its row buffers
+    // are one row wide, bounded by the width limit.
+    let reader = decoder.read_info().map_err(|e| MediaError::from_decoder(MediaFormat::Png, e))?;
+    let info = reader.info();
+    limits.check_dimensions(info.width, info.height)?;
     let has_trns = info.trns.is_some();
     let (color_model, has_alpha) = match info.color_type {
         png::ColorType::Grayscale if has_trns => (ColorModel::GrayAlpha, true),

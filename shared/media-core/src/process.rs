@@ -1,5 +1,7 @@
 //! The entry points: one decode of an image serves its thumbnails and its metadata.
 
+use std::panic::AssertUnwindSafe;
+
 use image::DynamicImage;
 
 use crate::decode::{decode_for_box, flatten_on_white};
@@ -33,7 +35,30 @@ pub fn inspect_image(bytes: &[u8], limits: &Limits) -> Result<ImageHeader, Media
 }
 
 /// Makes every thumbnail in `options` and the metadata of the image in `bytes`, decoding it once.
+///
+/// A panic inside a third-party decoder on hostile bytes is caught and reported as `corrupt-input`,
+/// so one bad file cannot take down a worker that is processing others.
 pub fn process_image(
+    bytes: &[u8],
+    options: &ThumbnailOptions,
+    limits: &Limits,
+) -> Result<ProcessedImage, MediaError> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| process_image_unguarded(bytes, options, limits)))
+        .unwrap_or_else(|panic| {
+            let reason = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let reason = format!("decoder panicked: {reason}");
+            Err(match sniff(bytes) {
+                Some(format) => MediaError::CorruptInput { format, reason },
+                None => MediaError::UnsupportedFormat { format: None, reason },
+            })
+        })
+}
+
+fn process_image_unguarded(
     bytes: &[u8],
     options: &ThumbnailOptions,
     limits: &Limits,

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# mediaflow against vipsthumbnail on the same real 12+ MP JPEGs, in the same run, alternating.
+# Both on one core (mediaflow --jobs 1, VIPS_CONCURRENCY=1), 256 px, JPEG q80, metadata stripped.
+# Prints per-image time in a batch (one process for all files), per-process time (one process per
+# file), peak RSS of both, and the ratios. Usage: scripts/bench-vs-vips.sh [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-5}
+images=.bench/images
+scripts/fetch-bench-images.sh "$images" >/dev/null
+cargo build --release -q -p mediaflow-cli
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+mediaflow="$target_dir/release/mediaflow"
+
+mapfile -t baseline < <(find "$images" -maxdepth 1 -name '*.jpg' | sort)
+mapfile -t progressive < <(find "$images/progressive" -maxdepth 1 -name '*.jpg' 2>/dev/null | sort)
+[ ${#baseline[@]} -gt 0 ] || { echo "no bench images in $images" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# run_timed OUTVAR_MS OUTVAR_RSS_KB command...: wall milliseconds and peak RSS of one command.
+run_timed() {
+  local -n ms_out=$1 rss_out=$2
+  shift 2
+  local start end
+  start=$(date +%s%N)
+  /usr/bin/time -f '%M' -o "$work/rss" "$@" >/dev/null 2>"$work/stderr" || { cat "$work/stderr" >&2; return 1; }
+  end=$(date +%s%N)
+  ms_out=$(( (end - start) / 1000000 ))
+  rss_out=$(cat "$work/rss")
+}
+
+ours_batch() { rm -rf "$work/ours"; "$mediaflow" process --jobs 1 --sizes 256 --format jpeg --quality 80 --out "$work/ours" "$@"; }
+vips_batch() { rm -rf "$work/vips"; mkdir -p "$work/vips"; VIPS_CONCURRENCY=1 vipsthumbnail -s 256x -o "$work/vips/%s.jpg[Q=80,strip]" "$@"; }
+
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+bench_set() {
+  local name=$1; shift
+  local files=("$@") n=$#
+  local ours_ms=() vips_ms=() ours_rss=() vips_rss=() ours_one=() vips_one=() ms rss
+  for ((round = 0; round < rounds; round++)); do
+    run_timed ms rss ours_batch "${files[@]}"; ours_ms+=("$ms"); ours_rss+=("$rss")
+    run_timed ms rss vips_batch "${files[@]}"; vips_ms+=("$ms"); vips_rss+=("$rss")
+    for file in "${files[@]}"; do
+      run_timed ms rss ours_batch "$file"; ours_one+=("$ms")
+      run_timed ms rss vips_batch "$file"; vips_one+=("$ms")
+    done
+  done
+  local ob vb oo vo
+  ob=$(median "${ours_ms[@]}"); vb=$(median "${vips_ms[@]}")
+  oo=$(median "${ours_one[@]}"); vo=$(median "${vips_one[@]}")
+  printf '\n== %s: %d files, %d rounds, one core, 256 px JPEG q80\n' "$name" "$n" "$rounds"
+  printf '%-28s %12s %12s %8s\n' "" "mediaflow" "vipsthumb" "ratio"
+  awk -v o="$ob" -v v="$vb" -v n="$n" 'BEGIN { printf "%-28s %9.1f ms %9.1f ms %7.2fx\n", "per image, batch", o/n, v/n, v/o }'
+  awk -v o="$oo" -v v="$vo" 'BEGIN { printf "%-28s %9.1f ms %9.1f ms %7.2fx\n", "per image, one process each", o, v, v/o }'
+  awk -v o="$(median "${ours_rss[@]}")" -v v="$(median "${vips_rss[@]}")" \
+    'BEGIN { printf "%-28s %9.1f MiB %8.1f MiB %7.2fx\n", "peak RSS, batch", o/1024, v/1024, v/o }'
+  echo "(ratio > 1: mediaflow faster / smaller)"
+}
+
+echo "vipsthumbnail: $(vipsthumbnail --vips-version 2>/dev/null || true)"
+bench_set "baseline JPEGs" "${baseline[@]}"
+[ ${#progressive[@]} -eq 0 ] || bench_set "progressive JPEGs" "${progressive[@]}"

