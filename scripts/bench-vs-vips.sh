@@ -18,20 +18,30 @@ mapfile -t progressive < <(find "$images/progressive" -maxdepth 1 -name '*.jpg' 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# run_timed OUTVAR_MS OUTVAR_RSS_KB command...: wall milliseconds and peak RSS of one command.
+# run_timed MS_VAR RSS_VAR FILES... -- COMMAND...: wall milliseconds and peak RSS (KiB) of COMMAND FILES...
 run_timed() {
   local -n ms_out=$1 rss_out=$2
   shift 2
+  local files=()
+  while [ "$1" != "--" ]; do files+=("$1"); shift; done
+  shift
   local start end
   start=$(date +%s%N)
-  /usr/bin/time -f '%M' -o "$work/rss" "$@" >/dev/null 2>"$work/stderr" || { cat "$work/stderr" >&2; return 1; }
+  /usr/bin/time -f '%M' -o "$work/rss" "$@" "${files[@]}" >/dev/null 2>"$work/stderr" || { cat "$work/stderr" >&2; return 1; }
   end=$(date +%s%N)
   ms_out=$(( (end - start) / 1000000 ))
   rss_out=$(cat "$work/rss")
 }
 
-ours_batch() { rm -rf "$work/ours"; "$mediaflow" process --jobs 1 --sizes 256 --format jpeg --quality 80 --out "$work/ours" "$@"; }
-vips_batch() { rm -rf "$work/vips"; mkdir -p "$work/vips"; VIPS_CONCURRENCY=1 vipsthumbnail -s 256x -o "$work/vips/%s.jpg[Q=80,strip]" "$@"; }
+# Each run starts from an empty output folder; GNU time needs a program, not a shell function.
+ours_batch() {
+  rm -rf "$work/ours"
+  run_timed "$@" -- "$mediaflow" process --jobs 1 --sizes 256 --format jpeg --quality 80 --out "$work/ours"
+}
+vips_batch() {
+  rm -rf "$work/vips" && mkdir -p "$work/vips"
+  run_timed "$@" -- env VIPS_CONCURRENCY=1 vipsthumbnail -s 256x -o "$work/vips/%s.jpg[Q=80,strip]"
+}
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
@@ -40,11 +50,11 @@ bench_set() {
   local files=("$@") n=$#
   local ours_ms=() vips_ms=() ours_rss=() vips_rss=() ours_one=() vips_one=() ms rss
   for ((round = 0; round < rounds; round++)); do
-    run_timed ms rss ours_batch "${files[@]}"; ours_ms+=("$ms"); ours_rss+=("$rss")
-    run_timed ms rss vips_batch "${files[@]}"; vips_ms+=("$ms"); vips_rss+=("$rss")
+    ours_batch ms rss "${files[@]}"; ours_ms+=("$ms"); ours_rss+=("$rss")
+    vips_batch ms rss "${files[@]}"; vips_ms+=("$ms"); vips_rss+=("$rss")
     for file in "${files[@]}"; do
-      run_timed ms rss ours_batch "$file"; ours_one+=("$ms")
-      run_timed ms rss vips_batch "$file"; vips_one+=("$ms")
+      ours_batch ms rss "$file"; ours_one+=("$ms")
+      vips_batch ms rss "$file"; vips_one+=("$ms")
     done
   done
   local ob vb oo vo
