@@ -1,0 +1,199 @@
+//! The one error type of media-video, with stable codes that the pipeline stores and logs.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Which limit of [`VideoLimits`](crate::VideoLimits) an input broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VideoLimitKind {
+    /// Size of the input file in bytes.
+    InputBytes,
+    /// Duration in whole seconds (rounded up).
+    DurationSeconds,
+    /// Width of a video stream in pixels.
+    Width,
+    /// Height of a video stream in pixels.
+    Height,
+    /// Number of streams in the container.
+    Streams,
+}
+
+impl fmt::Display for VideoLimitKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            VideoLimitKind::InputBytes => "input size in bytes",
+            VideoLimitKind::DurationSeconds => "duration in seconds",
+            VideoLimitKind::Width => "width",
+            VideoLimitKind::Height => "height",
+            VideoLimitKind::Streams => "stream count",
+        })
+    }
+}
+
+/// Why media-video could not probe, extract a poster from, or transcode an input.
+///
+/// Every variant maps to a stable kebab-case [`code`](VideoError::code) that callers store
+/// (DynamoDB, JSON output) and match on; the `Display` text is for people and may change.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VideoError {
+    /// The input is not a container media-video reads (or FFmpeg does not recognise it at all).
+    #[error("unsupported format: {reason}")]
+    UnsupportedFormat {
+        /// What exactly is not supported.
+        reason: String,
+    },
+    /// The container is readable but a stream's codec cannot be decoded.
+    #[error("unsupported {stream} codec: {codec}")]
+    UnsupportedCodec {
+        /// `video` or `audio`.
+        stream: &'static str,
+        /// FFmpeg's name of the codec.
+        codec: String,
+    },
+    /// The container is recognised but its contents are malformed.
+    #[error("corrupt input: {reason}")]
+    CorruptInput {
+        /// What FFmpeg or our checks reported.
+        reason: String,
+    },
+    /// The input ends before its container says it should.
+    #[error("truncated input: {reason}")]
+    TruncatedInput {
+        /// What is missing.
+        reason: String,
+    },
+    /// The input is over one of the configured [`VideoLimits`](crate::VideoLimits), from its header
+    /// (or, for durations a container does not declare, found while decoding).
+    #[error("{kind} is over the limit of {limit} ({actual})")]
+    TooLarge {
+        /// Which limit.
+        kind: VideoLimitKind,
+        /// The value the input has or claims.
+        actual: u64,
+        /// The configured maximum.
+        limit: u64,
+    },
+    /// The operation needs a video stream and the input has none (e.g. a poster of an audio file).
+    #[error("the input has no video stream")]
+    NoVideoStream,
+    /// The input has neither a video nor an audio stream to transcode.
+    #[error("the input has no audio or video stream")]
+    NoMediaStream,
+    /// The caller's deadline passed; the work was stopped and partial outputs removed.
+    #[error("deadline exceeded while {stage}")]
+    DeadlineExceeded {
+        /// What was running when the deadline passed.
+        stage: &'static str,
+    },
+    /// The caller asked for something impossible (CRF over 51, an empty ladder, ...), or passed a
+    /// probe that does not describe the input.
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+    /// Making thumbnails of the poster frame failed in the media core.
+    #[error("poster thumbnails failed")]
+    Thumbnail(#[source] media_core::MediaError),
+    /// An encoder or muxer failed: a bug or resource problem on our side, not the input's fault.
+    #[error("{operation} failed: {reason}")]
+    EncodeFailed {
+        /// What we were doing (`opening libx264`, `writing the MP4 trailer`, ...).
+        operation: String,
+        /// What FFmpeg reported.
+        reason: String,
+    },
+    /// Reading the input or writing an output failed at the file-system level.
+    #[error("I/O error on {}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl VideoError {
+    /// The stable, kebab-case code of this error (`unsupported-format`, `too-large`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            VideoError::UnsupportedFormat { .. } => "unsupported-format",
+            VideoError::UnsupportedCodec { .. } => "unsupported-codec",
+            VideoError::CorruptInput { .. } => "corrupt-input",
+            VideoError::TruncatedInput { .. } => "truncated-input",
+            VideoError::TooLarge { .. } => "too-large",
+            VideoError::NoVideoStream => "no-video-stream",
+            VideoError::NoMediaStream => "no-media-stream",
+            VideoError::DeadlineExceeded { .. } => "deadline-exceeded",
+            VideoError::InvalidOptions(_) => "invalid-options",
+            VideoError::Thumbnail(error) => error.code(),
+            VideoError::EncodeFailed { .. } => "encode-failed",
+            VideoError::Io { .. } => "io-error",
+        }
+    }
+
+    /// Whether trying the same job again could succeed. Everything about the input itself is
+    /// permanent. A passed deadline is not retryable as-is either: the same job on the same worker
+    /// would hit it again, so the pipeline should hand it to a longer-running worker instead.
+    /// Encoder, muxer and file-system failures (resources on our side) are worth a retry.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            VideoError::UnsupportedFormat { .. }
+            | VideoError::UnsupportedCodec { .. }
+            | VideoError::CorruptInput { .. }
+            | VideoError::TruncatedInput { .. }
+            | VideoError::TooLarge { .. }
+            | VideoError::NoVideoStream
+            | VideoError::NoMediaStream
+            | VideoError::DeadlineExceeded { .. }
+            | VideoError::InvalidOptions(_) => false,
+            VideoError::Thumbnail(error) => error.is_retryable(),
+            VideoError::EncodeFailed { .. } | VideoError::Io { .. } => true,
+        }
+    }
+
+    /// An [`Io`](VideoError::Io) error on `path`.
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        VideoError::Io { path: path.into(), source }
+    }
+
+    /// An [`EncodeFailed`](VideoError::EncodeFailed) error for `operation`.
+    pub(crate) fn encode(operation: impl Into<String>, reason: impl fmt::Display) -> Self {
+        VideoError::EncodeFailed { operation: operation.into(), reason: reason.to_string() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable_kebab_case_and_bad_media_is_permanent() {
+        let cases = [
+            (VideoError::UnsupportedFormat { reason: "x".into() }, "unsupported-format", false),
+            (VideoError::CorruptInput { reason: "x".into() }, "corrupt-input", false),
+            (VideoError::TruncatedInput { reason: "x".into() }, "truncated-input", false),
+            (
+                VideoError::TooLarge { kind: VideoLimitKind::Width, actual: 9000, limit: 8192 },
+                "too-large",
+                false,
+            ),
+            (VideoError::NoVideoStream, "no-video-stream", false),
+            (VideoError::DeadlineExceeded { stage: "encoding" }, "deadline-exceeded", false),
+            (VideoError::encode("opening libx264", "ENOMEM"), "encode-failed", true),
+            (VideoError::io("/tmp/x", std::io::Error::other("disk full")), "io-error", true),
+        ];
+        for (error, code, retryable) in cases {
+            assert_eq!(error.code(), code, "{error}");
+            assert_eq!(error.is_retryable(), retryable, "{error}");
+        }
+    }
+
+    #[test]
+    fn display_says_what_failed_without_the_source() {
+        let error = VideoError::TooLarge { kind: VideoLimitKind::DurationSeconds, actual: 7201, limit: 3600 };
+        assert_eq!(error.to_string(), "duration in seconds is over the limit of 3600 (7201)");
+        let error = VideoError::io("/work/a.mp4", std::io::Error::other("boom"));
+        assert_eq!(error.to_string(), "I/O error on /work/a.mp4");
+    }
+}

@@ -1,0 +1,73 @@
+//! The video side of mediaflow, on FFmpeg through `ffmpeg-next`: probe a clip, extract its poster
+//! frame, and transcode it to an H.264/AAC ladder of faststart MP4s with HLS playlists.
+//!
+//! Every entry point takes a path to a local file and treats its contents as untrusted: only the
+//! `file` protocol and an allow-list of containers are opened (MP4/MOV, Matroska/WebM, AVI,
+//! MPEG-TS, and MP3/WAV/FLAC/Ogg audio), [`VideoLimits`] are checked from the probe before anything
+//! is decoded, and every failure is a typed [`VideoError`] with a stable code, never a panic.
+//!
+//! - [`probe()`] reads container and stream headers into a serialisable [`Probe`].
+//! - [`extract_poster`] decodes one keyframe (at or after 10 % of the clip), turns it upright and has
+//!   the media core make the same thumbnails images get.
+//! - [`transcode()`] decodes the clip once and feeds every rendition of the ladder from that decode
+//!   (scaled and rotated per rendition), encodes the audio once, and writes HLS segments by remuxing
+//!   the same encoded packets: no second encode.
+//!
+//! Rotated phone videos come out upright (pixels turned, no display matrix), and HDR (PQ or HLG)
+//! sources are tone-mapped to 8-bit BT.709 for posters and renditions.
+//!
+//! Built and tested against FFmpeg 5.1 (Debian bookworm's libraries) with `ffmpeg-next` 9.0.
+//! FFmpeg's log goes to `tracing` under the target `ffmpeg` (see [`init`]).
+//!
+//! ```no_run
+//! # fn main() -> Result<(), media_video::VideoError> {
+//! use std::path::Path;
+//! use media_video::{TranscodeOptions, VideoLimits};
+//!
+//! let input = Path::new("clip.mov");
+//! let probe = media_video::probe(input, &VideoLimits::default())?;
+//! let poster = media_video::extract_poster(input, &probe, &media_core::ThumbnailOptions::default())?;
+//! let options = TranscodeOptions::new("out", "/tmp");
+//! let outputs = media_video::transcode(input, &probe, &options, &mut |done| println!("{:.0}%", done * 100.0))?;
+//! # let _ = (poster, outputs);
+//! # Ok(())
+//! # }
+//! ```
+
+mod error;
+mod ffi_util;
+mod frames;
+mod hls;
+mod input;
+mod limits;
+mod log;
+mod poster;
+mod probe;
+mod rotation;
+mod tags;
+mod tonemap;
+mod transcode;
+
+pub use error::{VideoError, VideoLimitKind};
+pub use limits::VideoLimits;
+pub use poster::{Poster, extract_poster};
+pub use probe::{AudioStream, Container, DynamicRange, Probe, VideoStream, probe};
+pub use transcode::{
+    AudioRendition, HlsSegmentFormat, Rendition, Rung, TranscodeOptions, TranscodeOutputs, X264Preset,
+    default_ladder, transcode,
+};
+
+use std::sync::Once;
+
+/// Initialises FFmpeg once per process and routes its log into `tracing` (target `ffmpeg`).
+///
+/// Every entry point calls this; call it yourself only to get FFmpeg's log routed earlier.
+pub fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        if let Err(error) = ffmpeg_next::init() {
+            tracing::error!(%error, "FFmpeg failed to initialise");
+        }
+        log::route_ffmpeg_log_to_tracing();
+    });
+}
