@@ -1,0 +1,12 @@
+//! The `transcode` function: makes a video's poster, H.264 renditions and HLS (long jobs go to worker mode).
+//!
+//! On Lambda (behind its SQS queue) it serves the Runtime API; `transcode worker --queue-url URL` runs
+//! the same handler as a long-polling worker. Configuration: see `aws_adapters::config`.
+
+use aws_adapters::function::{Function, run};
+use pipeline::JobKind;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    run(Function::Job(JobKind::Transcode)).await
+}

@@ -1,0 +1,398 @@
+//! [`AssetRepository`] on one DynamoDB table.
+//!
+//! Item layout (the [`Asset`] serialised by `serde_dynamo`, so the JSON and the item agree):
+//! key `id` (S); `source` (M, with `sequencer`), `kind`, `status`, `jobs` (M of job kind to job
+//! state), `metadata`, `sha256`, `completed_sequencer`, `created_at`, `updated_at`.
+//! Indexes: `by-status` (`status`, `updated_at`) and `by-sha256` (`sha256`, `id`).
+//!
+//! Every write is conditional on `source.sequencer`: sequencers are stored normalised (fixed
+//! width), so DynamoDB's string comparison is S3's event order.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use pipeline::ports::{AssetRepository, Claim, JobResult, Recorded};
+use pipeline::time::Timestamp;
+use pipeline::{
+    Asset, AssetId, AssetStatus, Failure, JobKind, JobStatus, PortError, PortErrorKind, Sequencer,
+};
+
+use crate::classify::{is_conditional_check_failed, is_invalid_document_path, port_error};
+
+/// Name of the status index.
+pub const STATUS_INDEX: &str = "by-status";
+/// Name of the checksum index.
+pub const SHA256_INDEX: &str = "by-sha256";
+
+/// The assets table.
+#[derive(Debug, Clone)]
+pub struct DynamoAssetRepository {
+    client: Client,
+    table: String,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(text: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(text.into())
+}
+
+fn value<T: serde::Serialize>(operation: &'static str, value: &T) -> Result<AttributeValue, PortError> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|error| PortError::new(operation, PortErrorKind::Rejected, format!("serialising: {error}")))
+}
+
+fn asset_from(operation: &'static str, item: Item) -> Result<Asset, PortError> {
+    serde_dynamo::from_item(item).map_err(|error| {
+        PortError::new(operation, PortErrorKind::Rejected, format!("unreadable asset item: {error}"))
+    })
+}
+
+impl DynamoAssetRepository {
+    /// The repository on `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> DynamoAssetRepository {
+        DynamoAssetRepository { client, table: table.into() }
+    }
+
+    /// An update of `id` with the names every expression here uses.
+    fn update(&self, id: &AssetId) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id.as_str()))
+            .expression_attribute_names("#source", "source")
+            .expression_attribute_names("#seq", "sequencer")
+            .expression_attribute_names("#status", "status")
+    }
+
+    /// An update of one job's state.
+    fn update_job(&self, id: &AssetId, sequencer: &Sequencer, job: JobKind) -> UpdateItemFluentBuilder {
+        self.update(id)
+            .expression_attribute_names("#jobs", "jobs")
+            .expression_attribute_names("#job", job.as_str())
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":seq", s(sequencer.as_str()))
+    }
+
+    /// Runs a conditional update; `Ok(None)` when the condition failed.
+    async fn conditional(
+        &self,
+        operation: &'static str,
+        update: UpdateItemFluentBuilder,
+    ) -> Result<Option<Item>, PortError> {
+        match update.send().await {
+            Ok(output) => Ok(Some(output.attributes.unwrap_or_default())),
+            // A job path that does not exist (the asset moved on to an upload of another kind)
+            // fails like a condition: the write does not apply.
+            Err(error) if is_conditional_check_failed(&error) || is_invalid_document_path(&error) => Ok(None),
+            Err(error) => Err(port_error(operation, error)),
+        }
+    }
+
+    async fn consistent_get(&self, id: &AssetId) -> Result<Option<Asset>, PortError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb:GetItem", e))?;
+        output.item.map(|item| asset_from("dynamodb:GetItem", item)).transpose()
+    }
+
+    /// After a failed conditional write of `sequencer`: a duplicate or a stale event?
+    async fn duplicate_or_stale(&self, id: &AssetId, sequencer: &Sequencer) -> Result<Recorded, PortError> {
+        Ok(match self.consistent_get(id).await? {
+            Some(stored) if &stored.source.sequencer == sequencer => Recorded::Duplicate(Box::new(stored)),
+            _ => Recorded::Stale,
+        })
+    }
+
+    async fn query(
+        &self,
+        index: &str,
+        key: &str,
+        value: String,
+        limit: usize,
+    ) -> Result<Vec<Item>, PortError> {
+        let mut items = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", key)
+            .expression_attribute_values(":v", s(value))
+            .scan_index_forward(false)
+            .into_paginator()
+            .items()
+            .send();
+        while items.len() < limit {
+            match pages.next().await {
+                Some(item) => items.push(item.map_err(|e| port_error("dynamodb:Query", e))?),
+                None => break,
+            }
+        }
+        Ok(items)
+    }
+}
+
+#[async_trait]
+impl AssetRepository for DynamoAssetRepository {
+    async fn get(&self, id: &AssetId) -> Result<Option<Asset>, PortError> {
+        self.consistent_get(id).await
+    }
+
+    async fn record_upload(&self, asset: &Asset) -> Result<Recorded, PortError> {
+        let item = serde_dynamo::to_item(asset).map_err(|error| {
+            PortError::new("dynamodb:PutItem", PortErrorKind::Rejected, error.to_string())
+        })?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(id) OR #source.#seq < :seq")
+            .expression_attribute_names("#source", "source")
+            .expression_attribute_names("#seq", "sequencer")
+            .expression_attribute_values(":seq", s(asset.source.sequencer.as_str()));
+        match put.send().await {
+            Ok(_) => Ok(Recorded::Applied),
+            Err(error) if is_conditional_check_failed(&error) => {
+                self.duplicate_or_stale(&asset.id, &asset.source.sequencer).await
+            }
+            Err(error) => Err(port_error("dynamodb:PutItem", error)),
+        }
+    }
+
+    async fn mark_processing(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        now: Timestamp,
+    ) -> Result<(), PortError> {
+        let update = self
+            .update(id)
+            .update_expression("SET #status = :processing, updated_at = :now")
+            .condition_expression("#source.#seq = :seq AND #status = :received")
+            .expression_attribute_values(":seq", s(sequencer.as_str()))
+            .expression_attribute_values(":processing", s(AssetStatus::Processing.as_str()))
+            .expression_attribute_values(":received", s(AssetStatus::Received.as_str()))
+            .expression_attribute_values(":now", s(now.to_string()));
+        self.conditional("dynamodb:UpdateItem", update).await.map(drop)
+    }
+
+    async fn record_removal(&self, tombstone: &Asset) -> Result<Recorded, PortError> {
+        let item = serde_dynamo::to_item(tombstone).map_err(|error| {
+            PortError::new("dynamodb:PutItem", PortErrorKind::Rejected, error.to_string())
+        })?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(id)");
+        match put.send().await {
+            Ok(_) => return Ok(Recorded::Applied),
+            Err(error) if is_conditional_check_failed(&error) => {}
+            Err(error) => return Err(port_error("dynamodb:PutItem", error)),
+        }
+        let sequencer = &tombstone.source.sequencer;
+        let update = self
+            .update(&tombstone.id)
+            .update_expression("SET #status = :deleted, #source.#seq = :seq, updated_at = :now")
+            .condition_expression("#source.#seq < :seq")
+            .expression_attribute_values(":seq", s(sequencer.as_str()))
+            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
+            .expression_attribute_values(":now", s(tombstone.updated_at.to_string()));
+        match self.conditional("dynamodb:UpdateItem", update).await? {
+            Some(_) => Ok(Recorded::Applied),
+            None => self.duplicate_or_stale(&tombstone.id, sequencer).await,
+        }
+    }
+
+    async fn claim_job(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Claim, PortError> {
+        let update = self
+            .update_job(id, sequencer, job)
+            .update_expression(
+                "SET #jobs.#job.#st = :running, #jobs.#job.attempts = #jobs.#job.attempts + :one, \
+                 #jobs.#job.started_at = :now, #jobs.#job.lease_until = :lease, updated_at = :now",
+            )
+            .condition_expression(
+                "#source.#seq = :seq AND #status <> :deleted AND (#jobs.#job.#st = :pending OR \
+                 (#jobs.#job.#st = :running AND #jobs.#job.lease_until < :now))",
+            )
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":now", s(now.to_string()))
+            .expression_attribute_values(":lease", s(lease_until.to_string()))
+            .return_values(ReturnValue::AllNew);
+        if let Some(item) = self.conditional("dynamodb:UpdateItem", update).await? {
+            return Ok(Claim::Claimed(Box::new(asset_from("dynamodb:UpdateItem", item)?)));
+        }
+        let Some(asset) = self.consistent_get(id).await? else { return Ok(Claim::Stale) };
+        if &asset.source.sequencer != sequencer || asset.status == AssetStatus::Deleted {
+            return Ok(Claim::Stale);
+        }
+        Ok(match asset.jobs.get(&job).map(|state| state.status) {
+            None => Claim::Stale,
+            Some(JobStatus::Done | JobStatus::Failed) => Claim::Finished,
+            Some(JobStatus::Running | JobStatus::Pending) => Claim::Busy,
+        })
+    }
+
+    async fn record_progress(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        percent: u8,
+        now: Timestamp,
+    ) -> Result<(), PortError> {
+        let update = self
+            .update_job(id, sequencer, job)
+            .update_expression("SET #jobs.#job.progress_percent = :percent, updated_at = :now")
+            .condition_expression("#source.#seq = :seq AND #status <> :deleted AND #jobs.#job.#st = :running")
+            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
+            .expression_attribute_values(":percent", AttributeValue::N(percent.to_string()))
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":now", s(now.to_string()));
+        self.conditional("dynamodb:UpdateItem", update).await.map(drop)
+    }
+
+    async fn release_job(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        error: Option<&Failure>,
+        sent_to_worker: bool,
+        now: Timestamp,
+    ) -> Result<(), PortError> {
+        let mut set = vec!["#jobs.#job.#st = :pending", "updated_at = :now"];
+        let mut update = self
+            .update_job(id, sequencer, job)
+            .condition_expression("#source.#seq = :seq AND #status <> :deleted AND #jobs.#job.#st = :running")
+            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":now", s(now.to_string()));
+        if let Some(error) = error {
+            set.push("#jobs.#job.#error = :error");
+            update = update
+                .expression_attribute_names("#error", "error")
+                .expression_attribute_values(":error", value("dynamodb:UpdateItem", error)?);
+        }
+        if sent_to_worker {
+            set.push("#jobs.#job.sent_to_worker = :true");
+            update = update.expression_attribute_values(":true", AttributeValue::Bool(true));
+        }
+        let update =
+            update.update_expression(format!("SET {} REMOVE #jobs.#job.lease_until", set.join(", ")));
+        self.conditional("dynamodb:UpdateItem", update).await.map(drop)
+    }
+
+    async fn finish_job(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        result: JobResult,
+        now: Timestamp,
+    ) -> Result<Option<Asset>, PortError> {
+        let mut set = vec!["#jobs.#job = :state", "updated_at = :now"];
+        let mut update = self
+            .update_job(id, sequencer, job)
+            .condition_expression("#source.#seq = :seq AND #status <> :deleted AND #jobs.#job.#st = :running")
+            .expression_attribute_values(":state", value("dynamodb:UpdateItem", &result.state)?)
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
+            .expression_attribute_values(":now", s(now.to_string()))
+            .return_values(ReturnValue::AllNew);
+        if let Some(metadata) = &result.metadata {
+            set.push("metadata = :metadata");
+            update = update.expression_attribute_values(":metadata", value("dynamodb:UpdateItem", metadata)?);
+        }
+        if let Some(sha256) = result.sha256 {
+            set.push("sha256 = :sha256");
+            update = update.expression_attribute_values(":sha256", s(sha256));
+        }
+        let update = update.update_expression(format!("SET {}", set.join(", ")));
+        match self.conditional("dynamodb:UpdateItem", update).await? {
+            Some(item) => Ok(Some(asset_from("dynamodb:UpdateItem", item)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn complete(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        status: AssetStatus,
+        error: Option<&Failure>,
+        now: Timestamp,
+    ) -> Result<bool, PortError> {
+        let mut update = self
+            .update(id)
+            .condition_expression(
+                "#source.#seq = :seq AND #status <> :deleted AND \
+                 (attribute_not_exists(completed_sequencer) OR completed_sequencer <> :seq)",
+            )
+            .expression_attribute_values(":seq", s(sequencer.as_str()))
+            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
+            .expression_attribute_values(":final", s(status.as_str()))
+            .expression_attribute_values(":now", s(now.to_string()));
+        let expression = match error {
+            Some(error) => {
+                update = update.expression_attribute_values(":error", value("dynamodb:UpdateItem", error)?);
+                "SET #status = :final, completed_sequencer = :seq, updated_at = :now, #error = :error"
+            }
+            None => "SET #status = :final, completed_sequencer = :seq, updated_at = :now REMOVE #error",
+        };
+        let update = update.expression_attribute_names("#error", "error").update_expression(expression);
+        Ok(self.conditional("dynamodb:UpdateItem", update).await?.is_some())
+    }
+
+    async fn reopen_completion(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id.as_str()))
+            .update_expression("REMOVE completed_sequencer")
+            .condition_expression("completed_sequencer = :seq")
+            .expression_attribute_values(":seq", s(sequencer.as_str()));
+        self.conditional("dynamodb:UpdateItem", update).await.map(drop)
+    }
+
+    async fn list_by_status(&self, status: AssetStatus, limit: usize) -> Result<Vec<Asset>, PortError> {
+        let items = self.query(STATUS_INDEX, "status", status.as_str().to_owned(), limit).await?;
+        items.into_iter().map(|item| asset_from("dynamodb:Query", item)).collect()
+    }
+
+    async fn find_by_sha256(&self, sha256: &str) -> Result<Vec<AssetId>, PortError> {
+        let items = self.query(SHA256_INDEX, "sha256", sha256.to_owned(), 1000).await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|item| match item.get("id") {
+                Some(AttributeValue::S(id)) => AssetId::parse(id),
+                _ => None,
+            })
+            .collect())
+    }
+}

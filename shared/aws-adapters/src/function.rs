@@ -1,0 +1,141 @@
+//! The entry point every function binary shares: on Lambda it serves SQS batches through the
+//! Runtime API with partial batch responses; with `worker --queue-url URL` it long-polls the queue
+//! itself and runs the same handler (jobs past Lambda's 15 minutes, or off AWS).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use clap::Parser;
+use lambda_runtime::{LambdaEvent, service_fn};
+use pipeline::batch::{batch_messages, batch_response, handle_batch};
+use pipeline::ports::JobQueueName;
+use pipeline::time::SystemClock;
+use pipeline::worker::{WorkerOptions, run_worker};
+use pipeline::{JobError, JobKind, Services};
+use tracing::{Instrument, info, info_span};
+
+use crate::{
+    Config, DynamoAssetRepository, EventBridgePublisher, S3ObjectStore, SqsJobQueue, SqsMessageSource,
+};
+
+/// Which function a binary is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    /// S3 events → assets and jobs.
+    Ingest,
+    /// One job kind's queue.
+    Job(JobKind),
+}
+
+#[derive(Debug, Parser)]
+#[command(about = "A mediaflow function: serves Lambda's Runtime API, or polls its queue with `worker`.")]
+struct Args {
+    #[command(subcommand)]
+    mode: Option<Mode>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Mode {
+    /// Long-poll a queue and handle its messages (off Lambda); stops cleanly on SIGTERM or Ctrl-C.
+    Worker {
+        /// The queue to poll.
+        #[arg(long, env = "QUEUE_URL")]
+        queue_url: String,
+        /// Messages handled at once.
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+    },
+}
+
+/// The ports on AWS, from `config` and the SDK configuration.
+pub fn services(config: &Config, sdk: &aws_config::SdkConfig) -> Services {
+    let mut queues = config.queues.clone();
+    queues.retain(|queue, _| matches!(queue, JobQueueName::Job(_) | JobQueueName::TranscodeLong));
+    Services {
+        objects: Arc::new(S3ObjectStore::new(crate::s3_client(sdk))),
+        assets: Arc::new(DynamoAssetRepository::new(aws_sdk_dynamodb::Client::new(sdk), &config.table)),
+        queue: Arc::new(SqsJobQueue::new(aws_sdk_sqs::Client::new(sdk), queues)),
+        events: Arc::new(EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), &config.event_bus)),
+        clock: Arc::new(SystemClock),
+        settings: Arc::new(config.settings.clone()),
+    }
+}
+
+/// Runs `function`: on Lambda when started without arguments, as a queue worker with `worker`.
+pub async fn run(function: Function) -> Result<(), lambda_runtime::Error> {
+    crate::telemetry::init();
+    let args = Args::parse();
+    let config = Config::from_env()?;
+    let sdk = crate::sdk_config().await;
+    let services = services(&config, &sdk);
+    media_video::init();
+    match args.mode {
+        None => {
+            info!(?function, "serving the Lambda Runtime API");
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+                let services = services.clone();
+                async move {
+                    Ok::<_, lambda_runtime::Error>(handle_lambda_batch(function, &services, event).await)
+                }
+            }))
+            .await
+        }
+        Some(Mode::Worker { queue_url, concurrency }) => {
+            let source = Arc::new(SqsMessageSource::new(aws_sdk_sqs::Client::new(&sdk), queue_url));
+            let options = WorkerOptions { concurrency, ..WorkerOptions::default() };
+            let handler = move |body: String| {
+                let services = services.clone();
+                async move { dispatch(function, &services, &body, None).await }
+            };
+            run_worker(source, options, handler, shutdown_signal()).await?;
+            Ok(())
+        }
+    }
+}
+
+async fn handle_lambda_batch(
+    function: Function,
+    services: &Services,
+    event: LambdaEvent<SqsEvent>,
+) -> SqsBatchResponse {
+    let deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+    let span =
+        info_span!("batch", request_id = %event.context.request_id, records = event.payload.records.len());
+    let failed = handle_batch(batch_messages(event.payload), |body| {
+        let services = services.clone();
+        async move { dispatch(function, &services, &body, Some(deadline)).await }
+    })
+    .instrument(span)
+    .await;
+    batch_response(failed)
+}
+
+/// Handles one message body as `function` does.
+pub async fn dispatch(
+    function: Function,
+    services: &Services,
+    body: &str,
+    deadline: Option<SystemTime>,
+) -> Result<(), JobError> {
+    match function {
+        Function::Ingest => pipeline::handle_ingest_message(services, body).await,
+        Function::Job(job) => pipeline::handle_job_message(services, job, body, deadline).await,
+    }
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = terminate => {},
+    }
+    info!("shutdown requested");
+}

@@ -1,0 +1,35 @@
+//! The mediaflow pipeline on AWS: implementations of `pipeline`'s ports on S3 ([`S3ObjectStore`]),
+//! DynamoDB ([`DynamoAssetRepository`]), SQS ([`SqsJobQueue`], [`SqsMessageSource`]) and
+//! EventBridge ([`EventBridgePublisher`]); [`Config`] from the environment; telemetry; and
+//! [`function::run`], the entry point every function binary shares (Lambda or worker mode).
+//!
+//! Clients are built from the standard AWS environment (`AWS_REGION`, credentials chain,
+//! `AWS_ENDPOINT_URL` for LocalStack), as the SDK examples do.
+
+mod classify;
+pub mod config;
+mod dynamodb;
+mod eventbridge;
+pub mod function;
+mod s3;
+mod sqs;
+pub mod stack;
+pub mod telemetry;
+
+pub use config::Config;
+pub use dynamodb::DynamoAssetRepository;
+pub use eventbridge::EventBridgePublisher;
+pub use s3::S3ObjectStore;
+pub use sqs::{SqsJobQueue, SqsMessageSource, redrive};
+
+/// Loads the shared AWS SDK configuration from the environment.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_from_env().await
+}
+
+/// An S3 client for `sdk`: path-style addressing when an endpoint override (LocalStack, MinIO) is
+/// set, since virtual-host names such as `bucket.localhost` do not resolve there.
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let path_style = sdk.endpoint_url().is_some() || std::env::var_os("MEDIAFLOW_S3_PATH_STYLE").is_some();
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(path_style).build())
+}

@@ -1,0 +1,212 @@
+//! SQS: the job queues ([`SqsJobQueue`]), worker-mode polling ([`SqsMessageSource`]) and DLQ
+//! redrive ([`redrive`]).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
+    SendMessageBatchRequestEntry,
+};
+use pipeline::ports::{JobMessage, JobQueue, JobQueueName, MessageSource, ReceivedMessage};
+use pipeline::{PortError, PortErrorKind};
+
+use crate::classify::port_error;
+
+/// The job queues, by name.
+#[derive(Debug, Clone)]
+pub struct SqsJobQueue {
+    client: Client,
+    urls: HashMap<JobQueueName, String>,
+}
+
+impl SqsJobQueue {
+    /// Job queues at `urls`; sending to a queue without a URL fails (a configuration error).
+    pub fn new(client: Client, urls: HashMap<JobQueueName, String>) -> SqsJobQueue {
+        SqsJobQueue { client, urls }
+    }
+}
+
+#[async_trait]
+impl JobQueue for SqsJobQueue {
+    async fn send(&self, queue: JobQueueName, message: &JobMessage) -> Result<(), PortError> {
+        let url = self.urls.get(&queue).ok_or_else(|| {
+            PortError::new(
+                "sqs:SendMessage",
+                PortErrorKind::Rejected,
+                format!("no queue URL configured for {queue:?}"),
+            )
+        })?;
+        let body = serde_json::to_string(message)
+            .map_err(|error| PortError::new("sqs:SendMessage", PortErrorKind::Rejected, error.to_string()))?;
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| port_error("sqs:SendMessage", e))?;
+        Ok(())
+    }
+}
+
+/// One queue polled in worker mode.
+#[derive(Debug, Clone)]
+pub struct SqsMessageSource {
+    client: Client,
+    url: String,
+}
+
+impl SqsMessageSource {
+    /// Polls the queue at `url`.
+    pub fn new(client: Client, url: impl Into<String>) -> SqsMessageSource {
+        SqsMessageSource { client, url: url.into() }
+    }
+}
+
+#[async_trait]
+impl MessageSource for SqsMessageSource {
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, PortError> {
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(max.clamp(1, 10) as i32)
+            .wait_time_seconds(wait.as_secs().min(20) as i32)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(|e| port_error("sqs:ReceiveMessage", e))?;
+        Ok(output
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|message| {
+                let receive_count = message
+                    .attributes()
+                    .and_then(|attributes| {
+                        attributes.get(&MessageSystemAttributeName::ApproximateReceiveCount)
+                    })
+                    .and_then(|count| count.parse().ok())
+                    .unwrap_or(1);
+                Some(ReceivedMessage {
+                    id: message.message_id?,
+                    receipt: message.receipt_handle?,
+                    body: message.body.unwrap_or_default(),
+                    receive_count,
+                })
+            })
+            .collect())
+    }
+
+    async fn delete(&self, receipt: &str) -> Result<(), PortError> {
+        self.client
+            .delete_message()
+            .queue_url(&self.url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map_err(|e| port_error("sqs:DeleteMessage", e))?;
+        Ok(())
+    }
+
+    async fn extend_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), PortError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt)
+            .visibility_timeout(timeout.as_secs().min(43_200) as i32)
+            .send()
+            .await
+            .map_err(|e| port_error("sqs:ChangeMessageVisibility", e))?;
+        Ok(())
+    }
+
+    async fn visibility_timeout(&self) -> Result<Duration, PortError> {
+        let output = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .attribute_names(QueueAttributeName::VisibilityTimeout)
+            .send()
+            .await
+            .map_err(|e| port_error("sqs:GetQueueAttributes", e))?;
+        let seconds = output
+            .attributes()
+            .and_then(|attributes| attributes.get(&QueueAttributeName::VisibilityTimeout))
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(30);
+        Ok(Duration::from_secs(seconds))
+    }
+}
+
+/// Moves every message from the dead-letter queue at `dlq_url` back to `target_url` (after a
+/// fix), in batches of ten: each batch is sent before it is deleted, so nothing is lost (a crash
+/// in between leaves duplicates, which the pipeline tolerates). Returns how many moved.
+pub async fn redrive(client: &Client, dlq_url: &str, target_url: &str) -> Result<usize, PortError> {
+    let mut moved = 0;
+    loop {
+        let received = client
+            .receive_message()
+            .queue_url(dlq_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .visibility_timeout(60)
+            .send()
+            .await
+            .map_err(|e| port_error("sqs:ReceiveMessage", e))?;
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(moved);
+        }
+        let mut sends = Vec::new();
+        let mut deletes = Vec::new();
+        for (index, message) in messages.into_iter().enumerate() {
+            let id = format!("m{index}");
+            let build = |builder: Result<SendMessageBatchRequestEntry, _>| {
+                builder.map_err(|error: aws_sdk_sqs::error::BuildError| {
+                    PortError::new("sqs:SendMessageBatch", PortErrorKind::Rejected, error.to_string())
+                })
+            };
+            sends.push(build(
+                SendMessageBatchRequestEntry::builder()
+                    .id(&id)
+                    .message_body(message.body.unwrap_or_default())
+                    .build(),
+            )?);
+            deletes.push(
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(&id)
+                    .receipt_handle(message.receipt_handle.unwrap_or_default())
+                    .build()
+                    .map_err(|error| {
+                        PortError::new("sqs:DeleteMessageBatch", PortErrorKind::Rejected, error.to_string())
+                    })?,
+            );
+        }
+        let sent = client
+            .send_message_batch()
+            .queue_url(target_url)
+            .set_entries(Some(sends))
+            .send()
+            .await
+            .map_err(|e| port_error("sqs:SendMessageBatch", e))?;
+        if !sent.failed.is_empty() {
+            return Err(PortError::new(
+                "sqs:SendMessageBatch",
+                PortErrorKind::Unavailable,
+                format!("{} messages were not sent back", sent.failed.len()),
+            ));
+        }
+        client
+            .delete_message_batch()
+            .queue_url(dlq_url)
+            .set_entries(Some(deletes))
+            .send()
+            .await
+            .map_err(|e| port_error("sqs:DeleteMessageBatch", e))?;
+        moved += sent.successful.len();
+    }
+}

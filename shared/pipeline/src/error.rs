@@ -1,0 +1,140 @@
+//! Error classification: what is retried (infrastructure) and what is recorded and acknowledged
+//! (bad media, unsupported formats, limits).
+
+use std::error::Error as StdError;
+
+use crate::model::Failure;
+
+/// The broad class of an adapter failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortErrorKind {
+    /// The object, item or queue does not exist.
+    NotFound,
+    /// Throttling, 5xx, timeouts, network: try again later.
+    Unavailable,
+    /// The service refused the request (permissions, validation): a configuration problem, retried
+    /// so the message ends in the DLQ where it can be redriven after a fix.
+    Rejected,
+}
+
+/// A failed call to S3, DynamoDB, SQS or EventBridge (or their in-memory stand-ins).
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} failed: {message}")]
+pub struct PortError {
+    /// The call, such as `s3:GetObject`.
+    pub operation: &'static str,
+    /// How it failed.
+    pub kind: PortErrorKind,
+    /// The service's message.
+    pub message: String,
+    /// The SDK error, when there is one.
+    #[source]
+    pub source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl PortError {
+    /// A failure of `operation` with no underlying error value.
+    pub fn new(operation: &'static str, kind: PortErrorKind, message: impl Into<String>) -> PortError {
+        PortError { operation, kind, message: message.into(), source: None }
+    }
+
+    /// Whether the object or item was missing.
+    pub fn is_not_found(&self) -> bool {
+        self.kind == PortErrorKind::NotFound
+    }
+}
+
+/// Why a message could not be handled.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The input is bad (corrupt, unsupported, over limits): recorded against the asset and
+    /// acknowledged. Never retried.
+    #[error("{}: {}", .0.code, .0.message)]
+    Permanent(Failure),
+    /// A service call failed: the message is retried and lands in the DLQ after maxReceiveCount.
+    #[error(transparent)]
+    Port(#[from] PortError),
+    /// A local file operation failed (temporary files, disk full).
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Another delivery of the same job holds its lease: retry after the visibility timeout.
+    #[error("job {0} is running elsewhere; retrying later")]
+    Busy(String),
+    /// A blocking media task panicked or was cancelled.
+    #[error("media task failed: {0}")]
+    Task(String),
+}
+
+impl JobError {
+    /// Whether SQS should deliver the message again.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, JobError::Permanent(_))
+    }
+
+    /// A stable code for logs and job records.
+    pub fn code(&self) -> &str {
+        match self {
+            JobError::Permanent(failure) => &failure.code,
+            JobError::Port(error) if error.kind == PortErrorKind::NotFound => "not-found",
+            JobError::Port(_) => "service-unavailable",
+            JobError::Io { .. } => "io-error",
+            JobError::Busy(_) => "job-busy",
+            JobError::Task(_) => "internal-error",
+        }
+    }
+
+    /// The error as a [`Failure`] to record.
+    pub fn to_failure(&self) -> Failure {
+        match self {
+            JobError::Permanent(failure) => failure.clone(),
+            other => Failure::new(other.code(), other.to_string()),
+        }
+    }
+
+    /// Wraps an I/O error with what was being done.
+    pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> JobError {
+        let context = context.into();
+        move |source| JobError::Io { context, source }
+    }
+}
+
+impl From<media_core::MediaError> for JobError {
+    fn from(error: media_core::MediaError) -> JobError {
+        JobError::Permanent(Failure::new(error.code(), error.to_string()))
+    }
+}
+
+impl From<media_video::VideoError> for JobError {
+    fn from(error: media_video::VideoError) -> JobError {
+        if error.is_retryable() {
+            JobError::Task(format!("{}: {error}", error.code()))
+        } else {
+            JobError::Permanent(Failure::new(error.code(), error.to_string()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_errors_are_permanent_and_service_errors_are_retried() {
+        let media = JobError::from(media_core::MediaError::CorruptInput {
+            format: media_core::MediaFormat::Jpeg,
+            reason: "bad huffman table".into(),
+        });
+        assert!(!media.is_retryable());
+        assert_eq!(media.code(), "corrupt-input");
+        let throttled =
+            JobError::from(PortError::new("dynamodb:UpdateItem", PortErrorKind::Unavailable, "slow down"));
+        assert!(throttled.is_retryable());
+        assert_eq!(throttled.to_failure().code, "service-unavailable");
+        assert!(JobError::Busy("x".into()).is_retryable());
+    }
+}

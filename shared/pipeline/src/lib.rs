@@ -1,0 +1,30 @@
+//! The pure core of the mediaflow pipeline: the asset model, the ports the functions talk to,
+//! the use-cases (ingest, thumbnail, transcode, metadata), S3 event handling, batch handling with
+//! partial failures, and the SQS worker loop. No AWS SDK here: `aws-adapters` implements the
+//! ports on S3, DynamoDB, SQS and EventBridge.
+//!
+//! Delivery is at least once, so every use-case is idempotent: asset writes are conditional on the
+//! S3 event sequencer (an older event never overwrites a newer upload), jobs are claimed with
+//! leases (a duplicate delivery does no duplicate work) and the completion event is published once
+//! per upload.
+
+pub mod batch;
+pub mod error;
+pub mod model;
+pub mod ports;
+pub mod s3_event;
+pub mod sequencer;
+pub mod services;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod time;
+mod usecases;
+pub mod worker;
+
+pub use error::{JobError, PortError, PortErrorKind};
+pub use model::{
+    Asset, AssetId, AssetStatus, Derivative, DerivativeRole, Failure, JobKind, JobState, JobStatus,
+};
+pub use sequencer::Sequencer;
+pub use services::{Services, Settings};
+pub use usecases::{estimate_transcode_seconds, handle_ingest_message, handle_job_message};

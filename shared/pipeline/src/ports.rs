@@ -1,0 +1,269 @@
+//! The ports the use-cases run against: object storage, the asset repository, job queues, the
+//! event bus and message sources. `aws-adapters` implements them on S3, DynamoDB, SQS and
+//! EventBridge; `testing` (feature `testing`) implements them in memory.
+
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::PortError;
+use crate::model::{Asset, AssetId, AssetStatus, Failure, JobKind, JobState};
+use crate::sequencer::Sequencer;
+use crate::time::Timestamp;
+
+/// What `HEAD` says about an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Size in bytes.
+    pub size: u64,
+    /// ETag.
+    pub etag: Option<String>,
+    /// Version id, when versioned.
+    pub version_id: Option<String>,
+}
+
+/// Object storage (S3).
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// The object's size and tags, or `None` when it does not exist (any more).
+    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, PortError>;
+    /// The bytes in `range` (clamped to the object's end).
+    async fn get_range(&self, bucket: &str, key: &str, range: Range<u64>) -> Result<Vec<u8>, PortError>;
+    /// The whole object in memory.
+    async fn get(&self, bucket: &str, key: &str) -> Result<Vec<u8>, PortError>;
+    /// Streams the whole object into the file at `path`; returns its size.
+    async fn download(&self, bucket: &str, key: &str, path: &Path) -> Result<u64, PortError>;
+    /// Stores `body` under `key`.
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), PortError>;
+    /// Stores the file at `path` under `key` (multipart when large); returns its size.
+    async fn upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &Path,
+        content_type: &str,
+    ) -> Result<u64, PortError>;
+    /// Deletes every object under `prefix`; returns how many.
+    async fn delete_prefix(&self, bucket: &str, prefix: &str) -> Result<usize, PortError>;
+}
+
+/// Result of recording an upload or a removal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    /// The event is newer than what the table held: the asset now reflects it.
+    Applied,
+    /// The same event was recorded before (a duplicate delivery); the stored asset.
+    Duplicate(Box<Asset>),
+    /// The table already holds a newer event for this key: nothing changed.
+    Stale,
+}
+
+/// Result of claiming a job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// This delivery holds the job until the lease ends; the asset as it is now.
+    Claimed(Box<Asset>),
+    /// The job already ended (a duplicate delivery): acknowledge.
+    Finished,
+    /// Another delivery holds an unexpired lease.
+    Busy,
+    /// The asset changed (re-uploaded or deleted) since the job was enqueued: acknowledge.
+    Stale,
+}
+
+/// What a job's attempt produced, recorded by [`AssetRepository::finish_job`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobResult {
+    /// The job's final state (`done` or `failed`).
+    pub state: JobState,
+    /// Metadata to store on the asset (metadata job).
+    pub metadata: Option<serde_json::Value>,
+    /// SHA-256 of the source bytes (metadata job).
+    pub sha256: Option<String>,
+}
+
+/// The assets table (DynamoDB). Every write of a job is conditional on the asset still being at
+/// the sequencer the job was enqueued for, so a late job never overwrites a newer upload.
+#[async_trait]
+pub trait AssetRepository: Send + Sync {
+    /// The asset with `id`.
+    async fn get(&self, id: &AssetId) -> Result<Option<Asset>, PortError>;
+    /// Stores a new upload's asset (status `received`, jobs pending) unless the table holds the
+    /// same or a newer sequencer for it.
+    async fn record_upload(&self, asset: &Asset) -> Result<Recorded, PortError>;
+    /// Moves an asset from `received` to `processing` once its jobs are enqueued.
+    async fn mark_processing(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        now: Timestamp,
+    ) -> Result<(), PortError>;
+    /// Marks the asset `deleted` (status, sequencer and update time of `tombstone`) for a removal
+    /// event newer than what the table holds; stores `tombstone` itself when there is no asset, so
+    /// a late creation event for the removed object is recognised as stale.
+    async fn record_removal(&self, tombstone: &Asset) -> Result<Recorded, PortError>;
+    /// Claims `job` for the upload at `sequencer` until `lease_until`: succeeds when the job is
+    /// pending, or running with an expired lease. Counts the attempt.
+    async fn claim_job(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Claim, PortError>;
+    /// Writes a running job's progress (percent).
+    async fn record_progress(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        percent: u8,
+        now: Timestamp,
+    ) -> Result<(), PortError>;
+    /// Gives a claimed job back (status `pending`) after a retryable failure, or after sending it to
+    /// worker mode (`sent_to_worker`).
+    async fn release_job(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        error: Option<&Failure>,
+        sent_to_worker: bool,
+        now: Timestamp,
+    ) -> Result<(), PortError>;
+    /// Records a job's end; returns the asset after the write, or `None` when the asset moved on to
+    /// another upload (the result is then discarded).
+    async fn finish_job(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        result: JobResult,
+        now: Timestamp,
+    ) -> Result<Option<Asset>, PortError>;
+    /// Sets the final `status` of the upload at `sequencer` and marks its completion event as
+    /// published. Returns `false` when another call already did (so the event goes out once).
+    async fn complete(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        status: AssetStatus,
+        error: Option<&Failure>,
+        now: Timestamp,
+    ) -> Result<bool, PortError>;
+    /// Undoes [`complete`](AssetRepository::complete)'s mark when publishing the event failed, so
+    /// the retry publishes it.
+    async fn reopen_completion(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError>;
+    /// Assets with `status`, most recently updated first.
+    async fn list_by_status(&self, status: AssetStatus, limit: usize) -> Result<Vec<Asset>, PortError>;
+    /// Assets whose bytes have this SHA-256.
+    async fn find_by_sha256(&self, sha256: &str) -> Result<Vec<AssetId>, PortError>;
+}
+
+/// The queues jobs are sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobQueueName {
+    /// The queue of a job kind's function.
+    Job(JobKind),
+    /// Transcodes too long for Lambda, consumed by the transcode binary in worker mode.
+    TranscodeLong,
+}
+
+/// A job as it travels through a queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobMessage {
+    /// The asset.
+    pub asset_id: AssetId,
+    /// What to do.
+    pub job: JobKind,
+    /// The upload the job is for; results for an older upload are discarded.
+    pub sequencer: Sequencer,
+    /// Uploads bucket.
+    pub bucket: String,
+    /// Object key.
+    pub key: String,
+    /// Object version, when versioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// Object size.
+    pub size: u64,
+    /// What ingest sniffed.
+    pub kind: media_core::MediaKind,
+}
+
+/// Job queues (SQS).
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Sends `message` to `queue`.
+    async fn send(&self, queue: JobQueueName, message: &JobMessage) -> Result<(), PortError>;
+}
+
+/// The completion event of an asset, published once per upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetEvent {
+    /// The asset.
+    pub asset_id: AssetId,
+    /// `ready`, `partial` or `failed`.
+    pub status: AssetStatus,
+    /// The media kind.
+    pub kind: media_core::MediaKind,
+    /// Uploads bucket.
+    pub bucket: String,
+    /// Object key.
+    pub key: String,
+    /// The upload's sequencer.
+    pub sequencer: Sequencer,
+    /// Derivatives bucket.
+    pub derivatives_bucket: String,
+    /// Every derivative.
+    pub derivatives: Vec<crate::model::Derivative>,
+    /// Failures of the asset or its jobs.
+    pub errors: Vec<Failure>,
+}
+
+impl AssetEvent {
+    /// The EventBridge detail-type: `Asset Ready` (also for partial results) or `Asset Failed`.
+    pub fn detail_type(&self) -> &'static str {
+        if self.status == AssetStatus::Failed { "Asset Failed" } else { "Asset Ready" }
+    }
+}
+
+/// The EventBridge source of completion events.
+pub const EVENT_SOURCE: &str = "mediaflow";
+
+/// The event bus (EventBridge).
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    /// Publishes `event` with source [`EVENT_SOURCE`].
+    async fn publish(&self, event: &AssetEvent) -> Result<(), PortError>;
+}
+
+/// A message received from a queue in worker mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    /// Message id.
+    pub id: String,
+    /// Receipt handle for delete and visibility changes.
+    pub receipt: String,
+    /// The body.
+    pub body: String,
+    /// How many times it was received (`ApproximateReceiveCount`).
+    pub receive_count: u32,
+}
+
+/// A queue polled in worker mode (SQS).
+#[async_trait]
+pub trait MessageSource: Send + Sync {
+    /// Long-polls for up to `max` messages, waiting up to `wait`.
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, PortError>;
+    /// Deletes a handled message.
+    async fn delete(&self, receipt: &str) -> Result<(), PortError>;
+    /// Keeps a message invisible for `timeout` from now (heartbeat of long jobs).
+    async fn extend_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), PortError>;
+    /// The queue's visibility timeout.
+    async fn visibility_timeout(&self) -> Result<Duration, PortError>;
+}

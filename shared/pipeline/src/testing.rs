@@ -1,0 +1,502 @@
+//! In-memory implementations of every port, with the same conditional semantics as the AWS
+//! adapters, for use-case tests (feature `testing`).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::error::{PortError, PortErrorKind};
+use crate::model::{Asset, AssetId, AssetStatus, Failure, JobKind, JobState, JobStatus};
+use crate::ports::{
+    AssetEvent, AssetRepository, Claim, EventPublisher, JobMessage, JobQueue, JobQueueName, JobResult,
+    MessageSource, ObjectInfo, ObjectStore, ReceivedMessage, Recorded,
+};
+use crate::sequencer::Sequencer;
+use crate::services::{Services, Settings};
+use crate::time::{Clock, Timestamp};
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Bucket and key.
+type ObjectKey = (String, String);
+/// Body and content type.
+type StoredObject = (Vec<u8>, String);
+
+/// Objects in memory, keyed by bucket and key.
+#[derive(Default)]
+pub struct MemoryObjectStore {
+    objects: Mutex<BTreeMap<ObjectKey, StoredObject>>,
+    /// When set, every call fails as unavailable (to test retries).
+    pub unavailable: std::sync::atomic::AtomicBool,
+}
+
+impl MemoryObjectStore {
+    /// Stores an object (as an upload would).
+    pub fn insert(&self, bucket: &str, key: &str, body: Vec<u8>) {
+        lock(&self.objects).insert((bucket.into(), key.into()), (body, String::new()));
+    }
+
+    /// Removes an object.
+    pub fn remove(&self, bucket: &str, key: &str) {
+        lock(&self.objects).remove(&(bucket.to_owned(), key.to_owned()));
+    }
+
+    /// The object's bytes and content type.
+    pub fn object(&self, bucket: &str, key: &str) -> Option<(Vec<u8>, String)> {
+        lock(&self.objects).get(&(bucket.to_owned(), key.to_owned())).cloned()
+    }
+
+    /// Keys in `bucket`, sorted.
+    pub fn keys(&self, bucket: &str) -> Vec<String> {
+        lock(&self.objects).keys().filter(|(b, _)| b == bucket).map(|(_, key)| key.clone()).collect()
+    }
+
+    fn check(&self, operation: &'static str) -> Result<(), PortError> {
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(PortError::new(operation, PortErrorKind::Unavailable, "503 Slow Down"));
+        }
+        Ok(())
+    }
+
+    fn body(&self, operation: &'static str, bucket: &str, key: &str) -> Result<Vec<u8>, PortError> {
+        self.check(operation)?;
+        self.object(bucket, key)
+            .map(|(body, _)| body)
+            .ok_or_else(|| PortError::new(operation, PortErrorKind::NotFound, format!("no object {key}")))
+    }
+}
+
+#[async_trait]
+impl ObjectStore for MemoryObjectStore {
+    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, PortError> {
+        self.check("s3:HeadObject")?;
+        Ok(self.object(bucket, key).map(|(body, _)| ObjectInfo {
+            size: body.len() as u64,
+            etag: Some(format!("\"{}\"", body.len())),
+            version_id: None,
+        }))
+    }
+
+    async fn get_range(&self, bucket: &str, key: &str, range: Range<u64>) -> Result<Vec<u8>, PortError> {
+        let body = self.body("s3:GetObject", bucket, key)?;
+        let end = (range.end as usize).min(body.len());
+        Ok(body[(range.start as usize).min(end)..end].to_vec())
+    }
+
+    async fn get(&self, bucket: &str, key: &str) -> Result<Vec<u8>, PortError> {
+        self.body("s3:GetObject", bucket, key)
+    }
+
+    async fn download(&self, bucket: &str, key: &str, path: &Path) -> Result<u64, PortError> {
+        let body = self.body("s3:GetObject", bucket, key)?;
+        std::fs::write(path, &body)
+            .map_err(|error| PortError::new("s3:GetObject", PortErrorKind::Unavailable, error.to_string()))?;
+        Ok(body.len() as u64)
+    }
+
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), PortError> {
+        self.check("s3:PutObject")?;
+        lock(&self.objects).insert((bucket.into(), key.into()), (body, content_type.into()));
+        Ok(())
+    }
+
+    async fn upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &Path,
+        content_type: &str,
+    ) -> Result<u64, PortError> {
+        let body = std::fs::read(path)
+            .map_err(|error| PortError::new("s3:PutObject", PortErrorKind::Rejected, error.to_string()))?;
+        let size = body.len() as u64;
+        self.put(bucket, key, body, content_type).await?;
+        Ok(size)
+    }
+
+    async fn delete_prefix(&self, bucket: &str, prefix: &str) -> Result<usize, PortError> {
+        self.check("s3:DeleteObjects")?;
+        let mut objects = lock(&self.objects);
+        let before = objects.len();
+        objects.retain(|(b, key), _| !(b == bucket && key.starts_with(prefix)));
+        Ok(before - objects.len())
+    }
+}
+
+/// The assets table in memory, with the DynamoDB adapter's conditions.
+#[derive(Default)]
+pub struct MemoryAssetRepository {
+    items: Mutex<HashMap<AssetId, Asset>>,
+}
+
+impl MemoryAssetRepository {
+    /// A copy of every asset.
+    pub fn all(&self) -> Vec<Asset> {
+        lock(&self.items).values().cloned().collect()
+    }
+}
+
+#[async_trait]
+impl AssetRepository for MemoryAssetRepository {
+    async fn get(&self, id: &AssetId) -> Result<Option<Asset>, PortError> {
+        Ok(lock(&self.items).get(id).cloned())
+    }
+
+    async fn record_upload(&self, asset: &Asset) -> Result<Recorded, PortError> {
+        let mut items = lock(&self.items);
+        match items.get(&asset.id) {
+            Some(stored) if stored.source.sequencer == asset.source.sequencer => {
+                Ok(Recorded::Duplicate(Box::new(stored.clone())))
+            }
+            Some(stored) if stored.source.sequencer > asset.source.sequencer => Ok(Recorded::Stale),
+            stored => {
+                let mut asset = asset.clone();
+                if let Some(stored) = stored {
+                    asset.created_at = stored.created_at;
+                }
+                items.insert(asset.id.clone(), asset);
+                Ok(Recorded::Applied)
+            }
+        }
+    }
+
+    async fn mark_processing(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        now: Timestamp,
+    ) -> Result<(), PortError> {
+        let mut items = lock(&self.items);
+        if let Some(asset) = items.get_mut(id)
+            && &asset.source.sequencer == sequencer
+            && asset.status == AssetStatus::Received
+        {
+            asset.status = AssetStatus::Processing;
+            asset.updated_at = now;
+        }
+        Ok(())
+    }
+
+    async fn record_removal(&self, tombstone: &Asset) -> Result<Recorded, PortError> {
+        let mut items = lock(&self.items);
+        match items.get_mut(&tombstone.id) {
+            None => {
+                items.insert(tombstone.id.clone(), tombstone.clone());
+                Ok(Recorded::Applied)
+            }
+            Some(stored) if stored.source.sequencer == tombstone.source.sequencer => {
+                Ok(Recorded::Duplicate(Box::new(stored.clone())))
+            }
+            Some(stored) if stored.source.sequencer > tombstone.source.sequencer => Ok(Recorded::Stale),
+            Some(stored) => {
+                stored.status = AssetStatus::Deleted;
+                stored.source.sequencer = tombstone.source.sequencer.clone();
+                stored.updated_at = tombstone.updated_at;
+                Ok(Recorded::Applied)
+            }
+        }
+    }
+
+    async fn claim_job(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Claim, PortError> {
+        let mut items = lock(&self.items);
+        let Some(asset) = items.get_mut(id) else { return Ok(Claim::Stale) };
+        if &asset.source.sequencer != sequencer || asset.status == AssetStatus::Deleted {
+            return Ok(Claim::Stale);
+        }
+        let Some(state) = asset.jobs.get_mut(&job) else { return Ok(Claim::Stale) };
+        match state.status {
+            JobStatus::Done | JobStatus::Failed => return Ok(Claim::Finished),
+            JobStatus::Running if state.lease_until.is_some_and(|lease| lease > now) => {
+                return Ok(Claim::Busy);
+            }
+            JobStatus::Running | JobStatus::Pending => {}
+        }
+        state.status = JobStatus::Running;
+        state.attempts += 1;
+        state.started_at = Some(now);
+        state.lease_until = Some(lease_until);
+        asset.updated_at = now;
+        Ok(Claim::Claimed(Box::new(asset.clone())))
+    }
+
+    async fn record_progress(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        percent: u8,
+        now: Timestamp,
+    ) -> Result<(), PortError> {
+        let mut items = lock(&self.items);
+        if let Some(asset) = items.get_mut(id).filter(|asset| &asset.source.sequencer == sequencer)
+            && let Some(state) = asset.jobs.get_mut(&job).filter(|state| state.status == JobStatus::Running)
+        {
+            state.progress_percent = Some(percent);
+            asset.updated_at = now;
+        }
+        Ok(())
+    }
+
+    async fn release_job(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        error: Option<&Failure>,
+        sent_to_worker: bool,
+        now: Timestamp,
+    ) -> Result<(), PortError> {
+        let mut items = lock(&self.items);
+        if let Some(asset) = items.get_mut(id).filter(|asset| &asset.source.sequencer == sequencer)
+            && let Some(state) = asset.jobs.get_mut(&job).filter(|state| state.status == JobStatus::Running)
+        {
+            state.status = JobStatus::Pending;
+            state.lease_until = None;
+            state.error = error.cloned();
+            state.sent_to_worker |= sent_to_worker;
+            asset.updated_at = now;
+        }
+        Ok(())
+    }
+
+    async fn finish_job(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        result: JobResult,
+        now: Timestamp,
+    ) -> Result<Option<Asset>, PortError> {
+        let mut items = lock(&self.items);
+        let Some(asset) = items.get_mut(id) else { return Ok(None) };
+        if &asset.source.sequencer != sequencer || asset.status == AssetStatus::Deleted {
+            return Ok(None);
+        }
+        let Some(state) = asset.jobs.get_mut(&job) else { return Ok(None) };
+        let sent_to_worker = state.sent_to_worker;
+        *state = JobState { sent_to_worker, ..result.state };
+        if let Some(metadata) = result.metadata {
+            asset.metadata = Some(metadata);
+        }
+        if let Some(sha256) = result.sha256 {
+            asset.sha256 = Some(sha256);
+        }
+        asset.updated_at = now;
+        Ok(Some(asset.clone()))
+    }
+
+    async fn complete(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        status: AssetStatus,
+        error: Option<&Failure>,
+        now: Timestamp,
+    ) -> Result<bool, PortError> {
+        let mut items = lock(&self.items);
+        let Some(asset) = items.get_mut(id) else { return Ok(false) };
+        if &asset.source.sequencer != sequencer
+            || asset.status == AssetStatus::Deleted
+            || asset.completed_sequencer.as_ref() == Some(sequencer)
+        {
+            return Ok(false);
+        }
+        asset.status = status;
+        asset.error = error.cloned();
+        asset.completed_sequencer = Some(sequencer.clone());
+        asset.updated_at = now;
+        Ok(true)
+    }
+
+    async fn reopen_completion(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError> {
+        let mut items = lock(&self.items);
+        if let Some(asset) =
+            items.get_mut(id).filter(|asset| asset.completed_sequencer.as_ref() == Some(sequencer))
+        {
+            asset.completed_sequencer = None;
+        }
+        Ok(())
+    }
+
+    async fn list_by_status(&self, status: AssetStatus, limit: usize) -> Result<Vec<Asset>, PortError> {
+        let mut assets: Vec<Asset> =
+            lock(&self.items).values().filter(|a| a.status == status).cloned().collect();
+        assets.sort_by_key(|asset| std::cmp::Reverse(asset.updated_at));
+        assets.truncate(limit);
+        Ok(assets)
+    }
+
+    async fn find_by_sha256(&self, sha256: &str) -> Result<Vec<AssetId>, PortError> {
+        let mut ids: Vec<AssetId> = lock(&self.items)
+            .values()
+            .filter(|a| a.sha256.as_deref() == Some(sha256))
+            .map(|a| a.id.clone())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+}
+
+/// Job queues in memory.
+#[derive(Default)]
+pub struct MemoryJobQueue {
+    sent: Mutex<VecDeque<(JobQueueName, JobMessage)>>,
+}
+
+impl MemoryJobQueue {
+    /// Takes every message sent so far, in order.
+    pub fn drain(&self) -> Vec<(JobQueueName, JobMessage)> {
+        lock(&self.sent).drain(..).collect()
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryJobQueue {
+    async fn send(&self, queue: JobQueueName, message: &JobMessage) -> Result<(), PortError> {
+        lock(&self.sent).push_back((queue, message.clone()));
+        Ok(())
+    }
+}
+
+/// Published events in memory.
+#[derive(Default)]
+pub struct MemoryEventPublisher {
+    events: Mutex<Vec<AssetEvent>>,
+}
+
+impl MemoryEventPublisher {
+    /// Every event published so far.
+    pub fn events(&self) -> Vec<AssetEvent> {
+        lock(&self.events).clone()
+    }
+}
+
+#[async_trait]
+impl EventPublisher for MemoryEventPublisher {
+    async fn publish(&self, event: &AssetEvent) -> Result<(), PortError> {
+        lock(&self.events).push(event.clone());
+        Ok(())
+    }
+}
+
+/// A clock that moves only when told.
+#[derive(Default)]
+pub struct ManualClock(AtomicU64);
+
+impl ManualClock {
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        self.0.fetch_add(by.as_millis() as u64, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_millis(1_700_000_000_000 + self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// A queue in memory for worker-mode tests: messages, deletions and visibility extensions.
+#[derive(Default)]
+pub struct MemoryMessageSource {
+    pending: Mutex<VecDeque<ReceivedMessage>>,
+    /// Receipts deleted.
+    pub deleted: Mutex<Vec<String>>,
+    /// Receipts whose visibility was extended.
+    pub extended: Mutex<Vec<String>>,
+}
+
+impl MemoryMessageSource {
+    /// Queues a message with `body`.
+    pub fn push(&self, body: &str) {
+        let mut pending = lock(&self.pending);
+        let id = format!("m{}", pending.len() + lock(&self.deleted).len());
+        pending.push_back(ReceivedMessage {
+            receipt: format!("r-{id}"),
+            id,
+            body: body.into(),
+            receive_count: 1,
+        });
+    }
+}
+
+#[async_trait]
+impl MessageSource for MemoryMessageSource {
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, PortError> {
+        let taken: Vec<ReceivedMessage> = {
+            let mut pending = lock(&self.pending);
+            let count = max.min(pending.len());
+            pending.drain(..count).collect()
+        };
+        if taken.is_empty() {
+            tokio::time::sleep(wait.min(Duration::from_millis(50))).await;
+        }
+        Ok(taken)
+    }
+
+    async fn delete(&self, receipt: &str) -> Result<(), PortError> {
+        lock(&self.deleted).push(receipt.into());
+        Ok(())
+    }
+
+    async fn extend_visibility(&self, receipt: &str, _timeout: Duration) -> Result<(), PortError> {
+        lock(&self.extended).push(receipt.into());
+        Ok(())
+    }
+
+    async fn visibility_timeout(&self) -> Result<Duration, PortError> {
+        Ok(Duration::from_secs(2))
+    }
+}
+
+/// Every in-memory port, wired into [`Services`].
+pub struct MemoryPipeline {
+    /// Buckets.
+    pub objects: Arc<MemoryObjectStore>,
+    /// Table.
+    pub assets: Arc<MemoryAssetRepository>,
+    /// Queues.
+    pub queue: Arc<MemoryJobQueue>,
+    /// Event bus.
+    pub events: Arc<MemoryEventPublisher>,
+    /// Clock.
+    pub clock: Arc<ManualClock>,
+    /// The services over these ports.
+    pub services: Services,
+}
+
+impl MemoryPipeline {
+    /// A pipeline writing derivatives to bucket `derivatives`, with `settings` adjusted by `adjust`.
+    pub fn new(adjust: impl FnOnce(&mut Settings)) -> MemoryPipeline {
+        let mut settings = Settings::new("derivatives");
+        adjust(&mut settings);
+        let objects = Arc::new(MemoryObjectStore::default());
+        let assets = Arc::new(MemoryAssetRepository::default());
+        let queue = Arc::new(MemoryJobQueue::default());
+        let events = Arc::new(MemoryEventPublisher::default());
+        let clock = Arc::new(ManualClock::default());
+        let services = Services {
+            objects: objects.clone(),
+            assets: assets.clone(),
+            queue: queue.clone(),
+            events: events.clone(),
+            clock: clock.clone(),
+            settings: Arc::new(settings),
+        };
+        MemoryPipeline { objects, assets, queue, events, clock, services }
+    }
+}

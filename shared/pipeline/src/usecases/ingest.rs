@@ -1,0 +1,161 @@
+//! Ingest: turn an S3 event into an asset record and its jobs.
+
+use media_core::{MediaKind, sniff};
+use tracing::{info, warn};
+
+use crate::error::JobError;
+use crate::model::{Asset, AssetId, AssetStatus, Failure, JobKind, JobState, SourceObject};
+use crate::ports::{JobMessage, JobQueueName, Recorded};
+use crate::s3_event::{IngestMessage, ObjectChange, ObjectEvent, parse_ingest_message};
+use crate::services::Services;
+use crate::usecases::completion::complete_asset;
+
+/// Bytes read from the start of an upload to sniff what it is.
+pub const SNIFF_BYTES: u64 = 64 * 1024;
+
+/// Handles one ingest-queue message: every object event in it, in order. Test events and
+/// malformed bodies are acknowledged (logged, not retried: retrying cannot fix them).
+pub async fn handle_ingest_message(services: &Services, body: &str) -> Result<(), JobError> {
+    let events = match parse_ingest_message(body) {
+        Ok(IngestMessage::TestEvent) => {
+            info!("s3:TestEvent acknowledged");
+            return Ok(());
+        }
+        Ok(IngestMessage::Objects(events)) => events,
+        Err(error) => {
+            warn!(%error, "ignoring a message that is not an S3 event");
+            return Ok(());
+        }
+    };
+    for event in &events {
+        let id = AssetId::for_object(&event.bucket, &event.key);
+        let span = tracing::info_span!("object", asset_id = %id, key = %event.key, change = ?event.change);
+        let _entered = span.enter();
+        match event.change {
+            ObjectChange::Created => ingest_upload(services, id, event).await?,
+            ObjectChange::Removed => ingest_removal(services, id, event).await?,
+        }
+    }
+    Ok(())
+}
+
+async fn ingest_upload(services: &Services, id: AssetId, event: &ObjectEvent) -> Result<(), JobError> {
+    let Some(info) = services.objects.head(&event.bucket, &event.key).await? else {
+        info!("object no longer exists; its removal event follows");
+        return Ok(());
+    };
+    let head = services.objects.get_range(&event.bucket, &event.key, 0..SNIFF_BYTES.min(info.size)).await?;
+    let format = sniff(&head);
+    let kind = format.map_or(MediaKind::Unknown, |format| format.kind());
+    let now = services.clock.now();
+    let jobs = JobKind::for_media(kind).iter().map(|&job| (job, JobState::pending())).collect();
+    let (status, error) = match format {
+        None => (
+            AssetStatus::Failed,
+            Some(Failure::new("unsupported-format", "not an image or video mediaflow recognises")),
+        ),
+        Some(format) if kind == MediaKind::Image && !media_core::is_decodable_image(format) => (
+            AssetStatus::Failed,
+            Some(Failure::new("unsupported-format", format!("{} images are not decoded yet", format.name()))),
+        ),
+        Some(_) => (AssetStatus::Received, None),
+    };
+    let asset = Asset {
+        id: id.clone(),
+        source: SourceObject {
+            bucket: event.bucket.clone(),
+            key: event.key.clone(),
+            version_id: info.version_id.or_else(|| event.version_id.clone()),
+            etag: info.etag.or_else(|| event.etag.clone()),
+            size: info.size,
+            content_type: format.map(|format| format.mime_type().to_owned()),
+            sequencer: event.sequencer.clone(),
+        },
+        kind,
+        status,
+        jobs: if error.is_some() { Default::default() } else { jobs },
+        error,
+        metadata: None,
+        sha256: None,
+        completed_sequencer: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let asset = match services.assets.record_upload(&asset).await? {
+        Recorded::Applied => asset,
+        Recorded::Stale => {
+            info!(sequencer = %event.sequencer, "stale event: a newer one is recorded");
+            return Ok(());
+        }
+        Recorded::Duplicate(stored) => {
+            info!(status = %stored.status, "duplicate delivery");
+            *stored
+        }
+    };
+    match asset.status {
+        AssetStatus::Received => {
+            enqueue_jobs(services, &asset).await?;
+            services.assets.mark_processing(&asset.id, &asset.source.sequencer, services.clock.now()).await?;
+            info!(kind = ?asset.kind, jobs = asset.jobs.len(), "jobs enqueued");
+        }
+        AssetStatus::Failed if asset.jobs.is_empty() && asset.completed_sequencer.is_none() => {
+            info!(error = ?asset.error, "not processable media");
+            complete_asset(services, &asset, AssetStatus::Failed).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn enqueue_jobs(services: &Services, asset: &Asset) -> Result<(), JobError> {
+    for &job in asset.jobs.keys() {
+        let message = JobMessage {
+            asset_id: asset.id.clone(),
+            job,
+            sequencer: asset.source.sequencer.clone(),
+            bucket: asset.source.bucket.clone(),
+            key: asset.source.key.clone(),
+            version_id: asset.source.version_id.clone(),
+            size: asset.source.size,
+            kind: asset.kind,
+        };
+        services.queue.send(JobQueueName::Job(job), &message).await?;
+    }
+    Ok(())
+}
+
+async fn ingest_removal(services: &Services, id: AssetId, event: &ObjectEvent) -> Result<(), JobError> {
+    let now = services.clock.now();
+    let tombstone = Asset {
+        id: id.clone(),
+        source: SourceObject {
+            bucket: event.bucket.clone(),
+            key: event.key.clone(),
+            version_id: event.version_id.clone(),
+            etag: None,
+            size: 0,
+            content_type: None,
+            sequencer: event.sequencer.clone(),
+        },
+        kind: MediaKind::Unknown,
+        status: AssetStatus::Deleted,
+        error: None,
+        jobs: Default::default(),
+        metadata: None,
+        sha256: None,
+        completed_sequencer: None,
+        created_at: now,
+        updated_at: now,
+    };
+    match services.assets.record_removal(&tombstone).await? {
+        Recorded::Stale => {
+            info!("stale removal: the key was uploaded again since");
+            return Ok(());
+        }
+        Recorded::Applied | Recorded::Duplicate(_) => {}
+    }
+    let bucket = &services.settings.derivatives_bucket;
+    let deleted = services.objects.delete_prefix(bucket, &id.derivatives_prefix()).await?;
+    info!(deleted, "asset deleted with its derivatives");
+    Ok(())
+}

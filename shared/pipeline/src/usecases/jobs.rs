@@ -1,0 +1,166 @@
+//! The life of one job message: claim, run, record, complete.
+
+use std::time::{Duration, SystemTime};
+
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::error::JobError;
+use crate::model::{Derivative, Failure, JobKind, JobState, JobStatus};
+use crate::ports::{Claim, JobMessage, JobResult};
+use crate::services::Services;
+use crate::time::Timestamp;
+use crate::usecases::completion::complete_asset;
+use crate::usecases::{metadata, thumbnail, transcode};
+
+/// What a job's attempt produced.
+pub(crate) enum JobOutput {
+    /// Finished: derivatives, and for the metadata job the metadata and checksum.
+    Done { derivatives: Vec<Derivative>, metadata: Option<serde_json::Value>, sha256: Option<String> },
+    /// Too long for the time left: sent to the long-job queue for worker mode.
+    SentToWorker,
+}
+
+/// Handles one message of the `expected` job kind's queue. `deadline` is when the caller must
+/// have returned (Lambda's), `None` in worker mode.
+///
+/// Returns `Ok` when the message can be deleted (done, failed permanently and recorded, a
+/// duplicate, or stale) and a retryable error otherwise.
+pub async fn handle_job_message(
+    services: &Services,
+    expected: JobKind,
+    body: &str,
+    deadline: Option<SystemTime>,
+) -> Result<(), JobError> {
+    let message: JobMessage = match serde_json::from_str(body) {
+        Ok(message) => message,
+        Err(error) => {
+            warn!(%error, "ignoring a message that is not a job");
+            return Ok(());
+        }
+    };
+    if message.job != expected {
+        warn!(job = %message.job, "ignoring a job sent to the wrong queue");
+        return Ok(());
+    }
+    let span = info_span!("job", asset_id = %message.asset_id, job = %message.job, key = %message.key);
+    run_job(services, &message, deadline).instrument(span).await
+}
+
+async fn run_job(
+    services: &Services,
+    message: &JobMessage,
+    deadline: Option<SystemTime>,
+) -> Result<(), JobError> {
+    let (id, sequencer, job) = (&message.asset_id, &message.sequencer, message.job);
+    let started = services.clock.now();
+    let lease_until = match deadline {
+        Some(deadline) => Timestamp::from(deadline).plus(Duration::from_secs(30)),
+        None => started.plus(services.settings.worker_lease),
+    };
+    let asset = match services.assets.claim_job(id, sequencer, job, started, lease_until).await? {
+        Claim::Claimed(asset) => asset,
+        Claim::Finished => {
+            info!("duplicate delivery of a finished job");
+            return Ok(());
+        }
+        Claim::Stale => {
+            info!("the asset changed since this job was enqueued");
+            return Ok(());
+        }
+        Claim::Busy => return Err(JobError::Busy(format!("{id}/{job}"))),
+    };
+    let attempt = asset.jobs.get(&job).map_or(1, |state| state.attempts);
+    info!(attempt, "job started");
+    let output = match job {
+        JobKind::Thumbnail => thumbnail::run(services, message).await,
+        JobKind::Metadata => metadata::run(services, message).await,
+        JobKind::Transcode => transcode::run(services, message, deadline).await,
+    };
+    let ended = services.clock.now();
+    let mut state = JobState {
+        status: JobStatus::Done,
+        attempts: attempt,
+        started_at: Some(started),
+        ended_at: Some(ended),
+        duration_ms: Some(ended.millis_since(started)),
+        sent_to_worker: asset.jobs.get(&job).is_some_and(|state| state.sent_to_worker),
+        ..JobState::pending()
+    };
+    let result = match output {
+        Ok(JobOutput::SentToWorker) => {
+            services.assets.release_job(id, sequencer, job, None, true, ended).await?;
+            info!("sent to the long-job queue for worker mode");
+            return Ok(());
+        }
+        Ok(JobOutput::Done { derivatives, metadata, sha256 }) => {
+            state.derivatives = derivatives;
+            JobResult { state, metadata, sha256 }
+        }
+        Err(error) if error.is_retryable() => {
+            warn!(%error, code = error.code(), "job failed; it will be retried");
+            let failure = error.to_failure();
+            services.assets.release_job(id, sequencer, job, Some(&failure), false, ended).await?;
+            return Err(error);
+        }
+        Err(error) => {
+            let failure: Failure = error.to_failure();
+            warn!(code = %failure.code, message = %failure.message, "job failed permanently");
+            state.status = JobStatus::Failed;
+            state.error = Some(failure);
+            JobResult { state, metadata: None, sha256: None }
+        }
+    };
+    let written: Vec<String> = result.state.derivatives.iter().map(|d| d.key.clone()).collect();
+    let Some(asset) = services.assets.finish_job(id, sequencer, job, result, ended).await? else {
+        discard_outputs(services, message, &written).await?;
+        return Ok(());
+    };
+    info!(duration_ms = ended.millis_since(started), derivatives = written.len(), "job finished");
+    if let Some(status) = asset.final_status() {
+        complete_asset(services, &asset, status).await?;
+    }
+    Ok(())
+}
+
+/// The asset moved on while the job ran. When it was deleted, the files just written would be
+/// orphans: remove them (a re-upload overwrites them itself).
+async fn discard_outputs(
+    services: &Services,
+    message: &JobMessage,
+    written: &[String],
+) -> Result<(), JobError> {
+    let deleted = services
+        .assets
+        .get(&message.asset_id)
+        .await?
+        .is_some_and(|asset| asset.status == crate::model::AssetStatus::Deleted);
+    info!(deleted, "the asset changed while the job ran; result discarded");
+    if deleted && !written.is_empty() {
+        let bucket = &services.settings.derivatives_bucket;
+        services.objects.delete_prefix(bucket, &message.asset_id.derivatives_prefix()).await?;
+    }
+    Ok(())
+}
+
+/// Runs CPU-bound media work on the blocking pool, inside the caller's span.
+pub(crate) async fn blocking<T, F>(work: F) -> Result<T, JobError>
+where
+    F: FnOnce() -> Result<T, JobError> + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(work))
+        .await
+        .map_err(|error| JobError::Task(error.to_string()))?
+}
+
+/// Refuses an input over `max_bytes` before downloading it.
+pub(crate) fn check_size(message: &JobMessage, max_bytes: u64) -> Result<(), JobError> {
+    if message.size > max_bytes {
+        return Err(JobError::Permanent(Failure::new(
+            "too-large",
+            format!("the object is {} bytes, over the limit of {max_bytes}", message.size),
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! Worker mode over an in-memory queue: handled messages are deleted, retryable failures are left
+//! for SQS, long handlers get visibility heartbeats, and shutdown finishes the work in flight.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use pipeline::testing::MemoryMessageSource;
+use pipeline::worker::{WorkerOptions, WorkerStats, run_worker};
+use pipeline::{Failure, JobError, PortError, PortErrorKind};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_what_it_handled_and_leaves_retryable_failures() {
+    let source = Arc::new(MemoryMessageSource::default());
+    for body in ["ok", "poison", "throttled", "slow", "ok"] {
+        source.push(body);
+    }
+    let handled = Arc::new(AtomicUsize::new(0));
+    let counter = handled.clone();
+    let handler = move |body: String| {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            match body.as_str() {
+                "poison" => Err(JobError::Permanent(Failure::new("corrupt-input", "bad"))),
+                "throttled" => Err(PortError::new("s3:GetObject", PortErrorKind::Unavailable, "503").into()),
+                // Longer than half the (2 s) visibility timeout: at least one heartbeat.
+                "slow" => {
+                    tokio::time::sleep(Duration::from_millis(1_500)).await;
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        }
+    };
+    // Shut down once every message has been picked up; in-flight work must still finish.
+    let watched = handled.clone();
+    let shutdown = async move {
+        while watched.load(Ordering::SeqCst) < 5 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let options = WorkerOptions { concurrency: 3, wait: Duration::from_millis(10) };
+    let stats = run_worker(source.clone(), options, handler, shutdown).await.expect("worker ran");
+    assert_eq!(stats, WorkerStats { deleted: 4, retried: 1 });
+    let deleted = source.deleted.lock().map(|d| d.len()).unwrap_or_default();
+    assert_eq!(deleted, 4, "ok, ok, slow and the acknowledged poison message");
+    let extended = source.extended.lock().map(|e| e.clone()).unwrap_or_default();
+    assert!(!extended.is_empty(), "the slow message's visibility was extended");
+}
