@@ -58,6 +58,7 @@ pub fn services(config: &Config, sdk: &aws_config::SdkConfig) -> Services {
         queue: Arc::new(SqsJobQueue::new(aws_sdk_sqs::Client::new(sdk), queues)),
         events: Arc::new(EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), &config.event_bus)),
         clock: Arc::new(SystemClock),
+        metrics: Arc::new(crate::telemetry::EmfMetrics),
         settings: Arc::new(config.settings.clone()),
     }
 }

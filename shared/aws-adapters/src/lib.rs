@@ -16,6 +16,7 @@ mod sqs;
 pub mod stack;
 pub mod telemetry;
 
+pub use aws_sdk_dynamodb::Client as DynamoClient;
 pub use config::Config;
 pub use dynamodb::DynamoAssetRepository;
 pub use eventbridge::EventBridgePublisher;

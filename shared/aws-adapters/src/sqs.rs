@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
-    SendMessageBatchRequestEntry,
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, MessageSystemAttributeNameForSends,
+    MessageSystemAttributeValue, QueueAttributeName, SendMessageBatchRequestEntry,
 };
 use pipeline::ports::{JobMessage, JobQueue, JobQueueName, MessageSource, ReceivedMessage};
 use pipeline::{PortError, PortErrorKind};
@@ -41,13 +41,21 @@ impl JobQueue for SqsJobQueue {
         })?;
         let body = serde_json::to_string(message)
             .map_err(|error| PortError::new("sqs:SendMessage", PortErrorKind::Rejected, error.to_string()))?;
-        self.client
-            .send_message()
-            .queue_url(url)
-            .message_body(body)
-            .send()
-            .await
-            .map_err(|e| port_error("sqs:SendMessage", e))?;
+        let mut send = self.client.send_message().queue_url(url).message_body(body);
+        // Lambda sets the invocation's X-Ray trace header in the environment; passing it on links
+        // the job's invocation to this one's trace.
+        if let Some(trace) = std::env::var("_X_AMZN_TRACE_ID").ok().filter(|trace| !trace.is_empty()) {
+            let attribute = MessageSystemAttributeValue::builder()
+                .data_type("String")
+                .string_value(trace)
+                .build()
+                .map_err(|error| {
+                    PortError::new("sqs:SendMessage", PortErrorKind::Rejected, error.to_string())
+                })?;
+            send =
+                send.message_system_attributes(MessageSystemAttributeNameForSends::AwsTraceHeader, attribute);
+        }
+        send.send().await.map_err(|e| port_error("sqs:SendMessage", e))?;
         Ok(())
     }
 }

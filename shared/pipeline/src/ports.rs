@@ -267,3 +267,24 @@ pub trait MessageSource: Send + Sync {
     /// The queue's visibility timeout.
     async fn visibility_timeout(&self) -> Result<Duration, PortError>;
 }
+
+/// What one finished job attempt measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobMetrics {
+    /// The job.
+    pub job: JobKind,
+    /// `ok`, or the failure's code.
+    pub outcome: String,
+    /// Wall time of the attempt.
+    pub duration_ms: u64,
+    /// Bytes of the source object.
+    pub bytes_in: u64,
+    /// Bytes written to the derivatives bucket.
+    pub bytes_out: u64,
+}
+
+/// Where job metrics go (CloudWatch Embedded Metric Format on AWS).
+pub trait Metrics: Send + Sync {
+    /// Records one finished attempt (done, failed permanently, or failed and retried).
+    fn job_finished(&self, metrics: &JobMetrics);
+}

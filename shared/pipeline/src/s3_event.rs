@@ -126,11 +126,7 @@ pub fn parse_ingest_message(body: &str) -> Result<IngestMessage, S3EventError> {
                     continue;
                 };
                 let event_time = record.event_time.as_deref().and_then(Timestamp::parse_rfc3339);
-                let sequencer = match (&record.s3.object.sequencer, event_time) {
-                    (Some(sequencer), _) => Sequencer::parse(sequencer),
-                    (None, Some(time)) => Sequencer::from_millis(time.as_millis()),
-                    (None, None) => Sequencer::parse(""),
-                };
+                let sequencer = Sequencer::from_event(record.s3.object.sequencer.as_deref(), event_time);
                 events.push(ObjectEvent {
                     change,
                     key: decode_key(&record.s3.object.key)?,
@@ -192,7 +188,8 @@ mod tests {
         assert_eq!(event.change, ObjectChange::Created);
         assert_eq!((event.bucket.as_str(), event.key.as_str()), ("uploads", "dir/a b.jpg"));
         assert_eq!(event.size, Some(1234));
-        assert_eq!(event.sequencer, Sequencer::parse("0055AED6DCD90281E5"));
+        let time = Timestamp::parse_rfc3339("2024-05-01T12:00:00.000Z");
+        assert_eq!(event.sequencer, Sequencer::from_event(Some("0055AED6DCD90281E5"), time));
 
         let removed = parse_ingest_message(&record("ObjectRemoved:Delete", "x", "01")).ok();
         assert!(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use media_core::{Limits, ThumbnailOptions};
 use media_video::{Rung, VideoLimits, X264Preset};
 
-use crate::ports::{AssetRepository, EventPublisher, JobQueue, ObjectStore};
+use crate::ports::{AssetRepository, EventPublisher, JobQueue, Metrics, ObjectStore};
 use crate::time::Clock;
 
 /// The ports a use-case talks to.
@@ -23,6 +23,8 @@ pub struct Services {
     pub events: Arc<dyn EventPublisher>,
     /// Wall clock.
     pub clock: Arc<dyn Clock>,
+    /// Job metrics.
+    pub metrics: Arc<dyn Metrics>,
     /// Settings.
     pub settings: Arc<Settings>,
 }

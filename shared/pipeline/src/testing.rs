@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use crate::error::{PortError, PortErrorKind};
 use crate::model::{Asset, AssetId, AssetStatus, Failure, JobKind, JobState, JobStatus};
 use crate::ports::{
-    AssetEvent, AssetRepository, Claim, EventPublisher, JobMessage, JobQueue, JobQueueName, JobResult,
-    MessageSource, ObjectInfo, ObjectStore, ReceivedMessage, Recorded,
+    AssetEvent, AssetRepository, Claim, EventPublisher, JobMessage, JobMetrics, JobQueue, JobQueueName,
+    JobResult, MessageSource, Metrics, ObjectInfo, ObjectStore, ReceivedMessage, Recorded,
 };
 use crate::sequencer::Sequencer;
 use crate::services::{Services, Settings};
@@ -393,6 +393,25 @@ impl EventPublisher for MemoryEventPublisher {
     }
 }
 
+/// Job metrics in memory.
+#[derive(Default)]
+pub struct MemoryMetrics {
+    recorded: Mutex<Vec<JobMetrics>>,
+}
+
+impl MemoryMetrics {
+    /// Every record so far.
+    pub fn recorded(&self) -> Vec<JobMetrics> {
+        lock(&self.recorded).clone()
+    }
+}
+
+impl Metrics for MemoryMetrics {
+    fn job_finished(&self, metrics: &JobMetrics) {
+        lock(&self.recorded).push(metrics.clone());
+    }
+}
+
 /// A clock that moves only when told.
 #[derive(Default)]
 pub struct ManualClock(AtomicU64);
@@ -475,6 +494,8 @@ pub struct MemoryPipeline {
     pub events: Arc<MemoryEventPublisher>,
     /// Clock.
     pub clock: Arc<ManualClock>,
+    /// Metrics.
+    pub metrics: Arc<MemoryMetrics>,
     /// The services over these ports.
     pub services: Services,
 }
@@ -489,14 +510,16 @@ impl MemoryPipeline {
         let queue = Arc::new(MemoryJobQueue::default());
         let events = Arc::new(MemoryEventPublisher::default());
         let clock = Arc::new(ManualClock::default());
+        let metrics = Arc::new(MemoryMetrics::default());
         let services = Services {
             objects: objects.clone(),
             assets: assets.clone(),
             queue: queue.clone(),
             events: events.clone(),
             clock: clock.clone(),
+            metrics: metrics.clone(),
             settings: Arc::new(settings),
         };
-        MemoryPipeline { objects, assets, queue, events, clock, services }
+        MemoryPipeline { objects, assets, queue, events, clock, metrics, services }
     }
 }

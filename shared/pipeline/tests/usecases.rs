@@ -111,6 +111,14 @@ async fn an_uploaded_photo_gets_thumbnails_metadata_and_one_ready_event() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].detail_type(), "Asset Ready");
     assert_eq!(events[0].derivatives.len(), 2);
+
+    let metrics = pipeline.metrics.recorded();
+    assert_eq!(
+        metrics.iter().map(|m| (m.job, m.outcome.as_str())).collect::<Vec<_>>(),
+        vec![(JobKind::Thumbnail, "ok"), (JobKind::Metadata, "ok")]
+    );
+    assert_eq!(metrics[0].bytes_in, photo().len() as u64);
+    assert_eq!(metrics[0].bytes_out, asset.derivatives().map(|d| d.bytes).sum::<u64>());
 }
 
 #[tokio::test]
@@ -178,7 +186,8 @@ async fn stale_events_and_late_jobs_never_overwrite_a_newer_upload() {
         .await
         .expect("stale");
     let asset = pipeline.assets.all().pop().expect("asset");
-    assert_eq!(asset.source.sequencer, pipeline::Sequencer::parse("0A02"));
+    let time = pipeline::time::Timestamp::parse_rfc3339("2024-05-01T12:00:00.000Z");
+    assert_eq!(asset.source.sequencer, pipeline::Sequencer::from_event(Some("0A02"), time));
 
     // The first upload's jobs run late: acknowledged, nothing recorded.
     for (queue, message) in old_jobs {

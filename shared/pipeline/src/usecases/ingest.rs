@@ -1,7 +1,7 @@
 //! Ingest: turn an S3 event into an asset record and its jobs.
 
 use media_core::{MediaKind, sniff};
-use tracing::{info, warn};
+use tracing::{Instrument, info, warn};
 
 use crate::error::JobError;
 use crate::model::{Asset, AssetId, AssetStatus, Failure, JobKind, JobState, SourceObject};
@@ -30,10 +30,9 @@ pub async fn handle_ingest_message(services: &Services, body: &str) -> Result<()
     for event in &events {
         let id = AssetId::for_object(&event.bucket, &event.key);
         let span = tracing::info_span!("object", asset_id = %id, key = %event.key, change = ?event.change);
-        let _entered = span.enter();
         match event.change {
-            ObjectChange::Created => ingest_upload(services, id, event).await?,
-            ObjectChange::Removed => ingest_removal(services, id, event).await?,
+            ObjectChange::Created => ingest_upload(services, id, event).instrument(span).await?,
+            ObjectChange::Removed => ingest_removal(services, id, event).instrument(span).await?,
         }
     }
     Ok(())

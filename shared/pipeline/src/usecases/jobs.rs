@@ -6,7 +6,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 use crate::error::JobError;
 use crate::model::{Derivative, Failure, JobKind, JobState, JobStatus};
-use crate::ports::{Claim, JobMessage, JobResult};
+use crate::ports::{Claim, JobMessage, JobMetrics, JobResult};
 use crate::services::Services;
 use crate::time::Timestamp;
 use crate::usecases::completion::complete_asset;
@@ -77,6 +77,19 @@ async fn run_job(
         JobKind::Transcode => transcode::run(services, message, deadline).await,
     };
     let ended = services.clock.now();
+    services.metrics.job_finished(&JobMetrics {
+        job,
+        outcome: match &output {
+            Ok(_) => "ok".to_owned(),
+            Err(error) => error.code().to_owned(),
+        },
+        duration_ms: ended.millis_since(started),
+        bytes_in: message.size,
+        bytes_out: match &output {
+            Ok(JobOutput::Done { derivatives, .. }) => derivatives.iter().map(|d| d.bytes).sum(),
+            _ => 0,
+        },
+    });
     let mut state = JobState {
         status: JobStatus::Done,
         attempts: attempt,
