@@ -17,7 +17,7 @@ pub fn collect_inputs(arguments: &[PathBuf]) -> Vec<Input> {
     let mut inputs = Vec::new();
     for argument in arguments {
         if argument.is_dir() {
-            let walker = walkdir::WalkDir::new(argument).sort_by_file_name().into_iter();
+            let walker = walkdir::WalkDir::new(argument).follow_links(true).sort_by_file_name().into_iter();
             for entry in walker.filter_entry(|entry| entry.depth() == 0 || !is_hidden(entry.path())) {
                 match entry {
                     Ok(entry) if entry.file_type().is_file() => {

@@ -1,7 +1,9 @@
-//! The `mediaflow` command: runs the media core on local files.
+//! The `mediaflow` command: runs the media core on local files, and operates a deployed stack.
 
 mod inputs;
 mod metadata_command;
+mod ops;
+mod probe_command;
 mod process_command;
 mod report;
 
@@ -19,10 +21,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Make thumbnails and metadata.json for every image under the given paths.
+    /// Make thumbnails (images), posters and renditions (videos) and metadata.json for every input.
     Process(process_command::ProcessArgs),
     /// Print the metadata of images.
     Metadata(metadata_command::MetadataArgs),
+    /// Print the probe of videos: container, duration, bit rate and streams.
+    Probe(probe_command::ProbeArgs),
+    /// Read the assets of a deployed stack (get, list, duplicates).
+    Assets(ops::assets_command::AssetsArgs),
+    /// Operate the dead-letter queues of a deployed stack (redrive).
+    Dlq(ops::dlq_command::DlqArgs),
+    /// Upload sample media to a deployed stack, wait for the results, print them and write a gallery.
+    Demo(ops::demo_command::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +41,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Process(args) => process_command::run(args),
         Command::Metadata(args) => metadata_command::run(args),
+        Command::Probe(args) => probe_command::run(args),
+        Command::Assets(args) => ops::assets_command::run(args),
+        Command::Dlq(args) => ops::dlq_command::run(args),
+        Command::Demo(args) => ops::demo_command::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

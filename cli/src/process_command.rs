@@ -1,4 +1,7 @@
-//! `mediaflow process`: thumbnails and metadata.json for every input, in parallel.
+//! `mediaflow process`: thumbnails and metadata.json for every input, in parallel; videos also get
+//! renditions and HLS (see [`video`]).
+
+mod video;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -9,6 +12,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use media_core::{Limits, MediaError, MediaKind, OutputFormat, SNIFF_LEN, ThumbnailOptions};
+use media_video::{VideoError, X264Preset};
 use rayon::prelude::*;
 
 use crate::inputs::{Input, collect_inputs};
@@ -17,10 +21,11 @@ use crate::report::{ErrorReport, InputReport, OutputReport, Status, Summary, Sum
 /// Options of `mediaflow process`.
 #[derive(Debug, Args)]
 pub struct ProcessArgs {
-    /// Where outputs go: `<out>/<input path relative to its argument>/thumb-<size>.<ext>`.
+    /// Where outputs go: `<out>/<input path relative to its argument>/thumb-<size>.<ext>` (videos:
+    /// `poster-<size>.<ext>`, `<height>p.mp4`, `hls/master.m3u8`, or `audio.m4a` for audio only).
     #[arg(long, default_value = "out")]
     out: PathBuf,
-    /// Thumbnail box sizes in pixels, comma-separated.
+    /// Thumbnail (and video poster) box sizes in pixels, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "256,1024", value_parser = clap::value_parser!(u32).range(1..=16384))]
     sizes: Vec<u32>,
     /// Thumbnail format.
@@ -32,6 +37,16 @@ pub struct ProcessArgs {
     /// Worker threads (default: the number of cores; 1 runs everything on the main thread).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
+    /// Video rendition heights (the short edge), comma-separated [default: 1080,720,480]. Never
+    /// upscaled: rungs above the source are capped at its size.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(16..=8192))]
+    renditions: Vec<u32>,
+    /// x264 preset of the video renditions (ultrafast ... veryslow).
+    #[arg(long, default_value = "veryfast", value_parser = parse_preset)]
+    preset: X264Preset,
+    /// Write only the MP4 renditions of videos, no HLS playlists and segments.
+    #[arg(long)]
+    no_hls: bool,
     /// Print one JSON object per input and a summary line, instead of text.
     #[arg(long)]
     json: bool,
@@ -42,6 +57,18 @@ pub struct ProcessArgs {
 
 fn parse_format(name: &str) -> Result<OutputFormat, String> {
     name.parse().map_err(|e: MediaError| e.to_string())
+}
+
+fn parse_preset(name: &str) -> Result<X264Preset, String> {
+    name.parse().map_err(|e: VideoError| e.to_string())
+}
+
+/// The name of a thumbnail format in the JSON output.
+fn format_name(format: OutputFormat) -> String {
+    match format {
+        OutputFormat::Jpeg => "jpeg".into(),
+        OutputFormat::Webp => "webp".into(),
+    }
 }
 
 /// A failure of one input.
@@ -59,6 +86,22 @@ impl Failure {
     fn io(kind: MediaKind, what: &str, path: &Path, error: &std::io::Error) -> Failure {
         Failure { kind, code: "io-error", message: format!("{what} {}: {error}", path.display()) }
     }
+
+    fn video(error: &VideoError) -> Failure {
+        Failure { kind: MediaKind::Video, code: error.code(), message: error_chain(error) }
+    }
+}
+
+/// An error and its sources on one line (`I/O error on x: permission denied`).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
 
 /// Runs the command; `Ok(false)` when any input failed.
@@ -66,6 +109,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<bool> {
     let started = Instant::now();
     let options = ThumbnailOptions { sizes: args.sizes.clone(), format: args.format, quality: args.quality };
     options.validate()?;
+    let video_settings = video::VideoSettings::new(&args.renditions, args.preset, !args.no_hls)?;
     let limits = Limits::default();
     let inputs = collect_inputs(&args.paths);
     let jobs =
@@ -78,19 +122,28 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<bool> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let printer = Mutex::new(Printer { json: args.json, ok: 0, failed: 0, progress: progress.clone() });
-    let process = |input: &Input| {
-        let report = process_input(input, &args.out, &options, &limits);
+    let settings = Settings { out: &args.out, thumbnails: &options, limits: &limits, video: &video_settings };
+    let process = |input: &&Input| {
+        let report = process_input(input, &settings, &progress);
         if let Ok(mut printer) = printer.lock() {
             printer.print(&report);
         }
     };
+    // Videos are CPU- and memory-heavy (a decoder plus one libx264 per rendition, each with its own
+    // frame threads and lookahead buffers), so they do not go to the `--jobs` pool with the images:
+    // every image (and unreadable or unknown input) is processed first, in parallel, then the videos
+    // one at a time on this thread. libx264 and FFmpeg's decoders are multi-threaded themselves, so
+    // one video at a time still uses every core, and memory stays at that of one transcode.
+    let (videos, others): (Vec<&Input>, Vec<&Input>) =
+        inputs.iter().partition(|input| video::sniffs_as_video(&input.path));
     if jobs == 1 {
-        inputs.iter().for_each(process);
+        others.iter().for_each(process);
     } else {
         let pool =
             rayon::ThreadPoolBuilder::new().num_threads(jobs).build().context("starting worker threads")?;
-        pool.install(|| inputs.par_iter().for_each(process));
+        pool.install(|| others.par_iter().for_each(process));
     }
+    videos.iter().for_each(process);
     progress.finish_and_clear();
 
     let printer = printer.into_inner().map_err(|_| anyhow::anyhow!("a worker panicked"))?;
@@ -139,16 +192,33 @@ fn human_line(report: &InputReport) -> String {
     match &report.error {
         Some(error) => format!("failed  {}  {kind}  {}: {}", report.input, error.code, error.message),
         None => {
-            let outputs: Vec<String> =
-                report.outputs.iter().map(|o| format!("{}x{} {} B", o.width, o.height, o.bytes)).collect();
+            let outputs: Vec<String> = report
+                .outputs
+                .iter()
+                .map(|o| match (o.width, o.height) {
+                    (Some(width), Some(height)) if matches!(o.format.as_str(), "jpeg" | "webp") => {
+                        format!("{width}x{height} {} B", o.bytes)
+                    }
+                    (Some(width), Some(height)) => format!("{} {width}x{height} {} B", o.format, o.bytes),
+                    _ => format!("{} {} B", o.format, o.bytes),
+                })
+                .collect();
             format!("ok      {}  {kind}  {}", report.input, outputs.join(", "))
         }
     }
 }
 
-fn process_input(input: &Input, out: &Path, options: &ThumbnailOptions, limits: &Limits) -> InputReport {
+/// What every input is processed with.
+struct Settings<'a> {
+    out: &'a Path,
+    thumbnails: &'a ThumbnailOptions,
+    limits: &'a Limits,
+    video: &'a video::VideoSettings,
+}
+
+fn process_input(input: &Input, settings: &Settings<'_>, progress: &ProgressBar) -> InputReport {
     let input_name = input.path.display().to_string();
-    match try_process_input(input, out, options, limits) {
+    match try_process_input(input, settings, progress) {
         Ok((kind, outputs)) => {
             InputReport { input: input_name, status: Status::Ok, kind, outputs, error: None }
         }
@@ -164,10 +234,10 @@ fn process_input(input: &Input, out: &Path, options: &ThumbnailOptions, limits: 
 
 fn try_process_input(
     input: &Input,
-    out: &Path,
-    options: &ThumbnailOptions,
-    limits: &Limits,
+    settings: &Settings<'_>,
+    progress: &ProgressBar,
 ) -> Result<(MediaKind, Vec<OutputReport>), Failure> {
+    let Settings { out, thumbnails: options, limits, video: video_settings } = *settings;
     let path = &input.path;
     let unknown = MediaKind::Unknown;
     let mut file = std::fs::File::open(path).map_err(|e| Failure::io(unknown, "opening", path, &e))?;
@@ -178,11 +248,9 @@ fn try_process_input(
         .map_err(|e| Failure::io(unknown, "reading", path, &e))?;
     let kind = media_core::sniff(&head).map_or(MediaKind::Unknown, |format| format.kind());
     if kind == MediaKind::Video {
-        return Err(Failure {
-            kind,
-            code: "unsupported-format",
-            message: "video processing is not available in this build".into(),
-        });
+        drop(file);
+        let outputs = video::process_video(input, out, options, video_settings, progress)?;
+        return Ok((kind, outputs));
     }
     // Check the size before reading the rest, so a huge file is refused without loading it.
     let size = file.metadata().map_err(|e| Failure::io(kind, "reading", path, &e))?.len();
@@ -200,13 +268,10 @@ fn try_process_input(
         std::fs::write(&target, &thumbnail.bytes).map_err(|e| Failure::io(kind, "writing", &target, &e))?;
         outputs.push(OutputReport {
             path: target.display().to_string(),
-            width: thumbnail.width,
-            height: thumbnail.height,
+            width: Some(thumbnail.width),
+            height: Some(thumbnail.height),
             bytes: thumbnail.bytes.len() as u64,
-            format: match thumbnail.format {
-                OutputFormat::Jpeg => "jpeg".into(),
-                OutputFormat::Webp => "webp".into(),
-            },
+            format: format_name(thumbnail.format),
         });
     }
     let metadata_path = dir.join("metadata.json");

@@ -34,13 +34,13 @@ pub struct InputReport {
 pub struct OutputReport {
     /// Where it was written.
     pub path: String,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
+    /// Width in pixels (`null` for files without a picture: `audio.m4a`, playlists).
+    pub width: Option<u32>,
+    /// Height in pixels (`null` like the width).
+    pub height: Option<u32>,
     /// Size in bytes.
     pub bytes: u64,
-    /// `jpeg` or `webp`.
+    /// `jpeg` or `webp` (thumbnails, posters), `mp4`, `m4a` or `m3u8` (video renditions).
     pub format: String,
 }
 

@@ -30,14 +30,28 @@ fn processes_a_folder_reports_each_input_and_fails_only_the_bad_ones() -> anyhow
     std::fs::copy(core_data("inputs/video/clip.mp4"), photos.join("clip.mp4"))?;
 
     let (code, stdout) = mediaflow(
-        &["process", "--json", "--jobs", "2", "--sizes", "64,200", "--out", "out", "photos"],
+        &[
+            "process",
+            "--json",
+            "--jobs",
+            "2",
+            "--sizes",
+            "64,200",
+            "--renditions",
+            "240",
+            "--preset",
+            "ultrafast",
+            "--out",
+            "out",
+            "photos",
+        ],
         dir.path(),
     );
     assert_eq!(code, 1, "{stdout}");
     let lines = json_lines(&stdout);
     assert_eq!(lines.len(), 5, "{stdout}");
     let summary = &lines[4]["summary"];
-    assert_eq!((summary["ok"].as_u64(), summary["failed"].as_u64()), (Some(2), Some(2)));
+    assert_eq!((summary["ok"].as_u64(), summary["failed"].as_u64()), (Some(3), Some(1)));
 
     let by_input = |suffix: &str| {
         lines.iter().find(|l| l["input"].as_str().is_some_and(|i| i.ends_with(suffix))).expect(suffix).clone()
@@ -60,8 +74,14 @@ fn processes_a_folder_reports_each_input_and_fails_only_the_bad_ones() -> anyhow
     let notes = by_input("notes.jpg");
     assert_eq!(notes["error"]["code"], "unsupported-format");
     assert_eq!(notes["kind"], "unknown");
+    // Videos are processed too (after the images), 160×120 capped at its own size.
     let clip = by_input("clip.mp4");
-    assert_eq!((clip["kind"].as_str(), clip["status"].as_str()), (Some("video"), Some("failed")));
+    assert_eq!((clip["kind"].as_str(), clip["status"].as_str()), (Some("video"), Some("ok")));
+    assert!(
+        dir.path().join("out/clip.mp4/120p.mp4").is_file()
+            && dir.path().join("out/clip.mp4/poster-64.jpg").is_file()
+    );
+    assert_eq!(lines[3]["input"], clip["input"], "the video comes after the images");
     Ok(())
 }
 
