@@ -1,0 +1,1 @@
+"""mediaflow local-process Lambda runtime executor for LocalStack."""

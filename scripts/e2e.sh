@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The end-to-end suite (`make e2e`): LocalStack up (unless already running), the executor plugin's
+# own tests, a fresh deploy of infra/template.yaml, the e2e crate against it; LocalStack is stopped
+# at the end if this script started it. Expects the AWS variables `make` sets for the local stack.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${STACK:?}" "${LAMBDA_DIR:?}" "${CARGO:=cargo}"
+
+started=0
+if ! curl -sf http://127.0.0.1:4566/_localstack/health >/dev/null 2>&1; then
+  localstack/start.sh
+  started=1
+fi
+cleanup() { if [ "$started" = 1 ]; then localstack/stop.sh; fi; }
+trap cleanup EXIT
+
+echo "== executor plugin tests"
+.venv/bin/python -m pytest localstack/tests -q -p no:cacheprovider
+
+echo "== deploy $STACK"
+# shellcheck disable=SC2086 # LOCAL_PARAMS is a list of --param K=V words
+.venv/bin/python localstack/deploy.py --template infra/template.yaml --stack "$STACK" --lambda-dir "$LAMBDA_DIR" $LOCAL_PARAMS
+
+echo "== end-to-end tests"
+"$CARGO" test -p e2e -- --ignored --nocapture

@@ -1,0 +1,269 @@
+//! Helpers of the end-to-end tests: the deployed stack's clients and names, uploads, waiting for
+//! assets, completion events, queue depths. The tests themselves are in `tests/` and are ignored
+//! by a plain `cargo test`: `make e2e` deploys the stack to LocalStack and runs them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use aws_adapters::DynamoAssetRepository;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_sqs::types::QueueAttributeName;
+use pipeline::ports::AssetRepository;
+use pipeline::{Asset, AssetId, AssetStatus};
+
+/// The stack under test, with clients.
+pub struct Stack {
+    /// Stack name.
+    pub name: String,
+    /// Outputs by key.
+    pub outputs: HashMap<String, String>,
+    /// Parameters by key, as deployed.
+    pub parameters: HashMap<String, String>,
+    /// S3 (path-style).
+    pub s3: aws_sdk_s3::Client,
+    /// SQS.
+    pub sqs: aws_sdk_sqs::Client,
+    /// The assets table.
+    pub assets: DynamoAssetRepository,
+    /// A prefix unique to this test run, so runs never see each other's objects.
+    pub run: String,
+}
+
+impl Stack {
+    /// Connects to the stack named by `MEDIAFLOW_STACK` (default `mediaflow-local`) with the standard
+    /// AWS environment (`AWS_ENDPOINT_URL` for LocalStack).
+    pub async fn connect() -> Stack {
+        let name = std::env::var("MEDIAFLOW_STACK").unwrap_or_else(|_| "mediaflow-local".into());
+        let sdk = aws_adapters::sdk_config().await;
+        let described = aws_sdk_cloudformation::Client::new(&sdk)
+            .describe_stacks()
+            .stack_name(&name)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("stack {name} is not deployed (run `make e2e`): {error:?}"));
+        let stack = described.stacks().first().expect("the stack");
+        let outputs = stack
+            .outputs()
+            .iter()
+            .filter_map(|o| Some((o.output_key.clone()?, o.output_value.clone()?)))
+            .collect::<HashMap<_, _>>();
+        let parameters = stack
+            .parameters()
+            .iter()
+            .filter_map(|p| Some((p.parameter_key.clone()?, p.parameter_value.clone()?)))
+            .collect();
+        let table = outputs.get("AssetsTableName").expect("AssetsTableName output").clone();
+        let run = format!(
+            "e2e-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0)
+        );
+        Stack {
+            name,
+            outputs,
+            parameters,
+            s3: aws_adapters::s3_client(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            assets: DynamoAssetRepository::new(aws_sdk_dynamodb_client(&sdk), table),
+            run,
+        }
+    }
+
+    /// An output of the stack.
+    pub fn output(&self, key: &str) -> &str {
+        self.outputs.get(key).unwrap_or_else(|| panic!("no output {key}"))
+    }
+
+    /// A deployed parameter as a number.
+    pub fn number(&self, key: &str) -> u64 {
+        self.parameters.get(key).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("parameter {key}"))
+    }
+
+    /// The uploads bucket.
+    pub fn uploads(&self) -> &str {
+        self.output("UploadsBucketName")
+    }
+
+    /// The derivatives bucket.
+    pub fn derivatives(&self) -> &str {
+        self.output("DerivativesBucketName")
+    }
+
+    /// A key under this run's prefix.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}/{name}", self.run)
+    }
+
+    /// Uploads `body` to the uploads bucket under `key`; returns when the upload finished and the
+    /// asset id the pipeline will use.
+    pub async fn upload(&self, key: &str, body: Vec<u8>) -> (Instant, AssetId) {
+        self.put(self.uploads(), key, body).await;
+        (Instant::now(), AssetId::for_object(self.uploads(), key))
+    }
+
+    /// Stores an object.
+    pub async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) {
+        self.s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("put {key}: {error:?}"));
+    }
+
+    /// The bytes of an object, or `None` if it does not exist.
+    pub async fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let object = self.s3.get_object().bucket(bucket).key(key).send().await.ok()?;
+        Some(object.body.collect().await.expect("body").into_bytes().to_vec())
+    }
+
+    /// Keys under `prefix` in `bucket`.
+    pub async fn list(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let listed = self.s3.list_objects_v2().bucket(bucket).prefix(prefix).send().await.expect("list");
+        listed.contents().iter().filter_map(|o| o.key.clone()).collect()
+    }
+
+    /// The asset `id` as stored now.
+    pub async fn asset(&self, id: &AssetId) -> Option<Asset> {
+        self.assets.get(id).await.expect("get asset")
+    }
+
+    /// Waits until `check` accepts the asset (polling every 200 ms), or panics after `timeout`.
+    pub async fn wait_for(&self, id: &AssetId, timeout: Duration, check: impl Fn(&Asset) -> bool) -> Asset {
+        let start = Instant::now();
+        loop {
+            let asset = self.asset(id).await;
+            if let Some(asset) = asset.as_ref().filter(|asset| check(asset)) {
+                return asset.clone();
+            }
+            assert!(start.elapsed() < timeout, "asset {id} not as expected after {timeout:?}: {asset:#?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Waits until the asset reaches a final status (ready, partial, failed, deleted).
+    pub async fn wait_final(&self, id: &AssetId, timeout: Duration) -> Asset {
+        self.wait_for(id, timeout, |asset| asset.status.is_final() && asset.completed_sequencer.is_some())
+            .await
+    }
+
+    /// Messages in a queue, visible or in flight.
+    pub async fn queue_depth(&self, url: &str) -> u64 {
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .expect("queue attributes");
+        let map = attributes.attributes().cloned().unwrap_or_default();
+        map.values().filter_map(|v| v.parse::<u64>().ok()).sum()
+    }
+
+    /// Sends a raw message body to a queue.
+    pub async fn send(&self, url: &str, body: &str) {
+        self.sqs.send_message().queue_url(url).message_body(body).send().await.expect("send");
+    }
+
+    /// Drains the completion-event queue into the process-wide log and returns the events seen so
+    /// far for `id` (tests run concurrently and share the queue, so every test reads through this).
+    pub async fn events_for(&self, id: &AssetId) -> Vec<serde_json::Value> {
+        let url = self.output("AssetEventsQueueUrl");
+        loop {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive events");
+            let messages = received.messages.unwrap_or_default();
+            if messages.is_empty() {
+                break;
+            }
+            for message in messages {
+                if let Ok(event) =
+                    serde_json::from_str::<serde_json::Value>(message.body().unwrap_or_default())
+                {
+                    EVENTS.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+                }
+                if let Some(receipt) = message.receipt_handle() {
+                    let _ = self.sqs.delete_message().queue_url(url).receipt_handle(receipt).send().await;
+                }
+            }
+        }
+        EVENTS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|event| event["detail"]["asset_id"] == id.as_str())
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until at least `count` completion events for `id` arrived; returns them all.
+    pub async fn wait_events(&self, id: &AssetId, count: usize, timeout: Duration) -> Vec<serde_json::Value> {
+        let start = Instant::now();
+        loop {
+            let events = self.events_for(id).await;
+            if events.len() >= count {
+                return events;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "{count} events for {id} not seen after {timeout:?}: {events:#?}"
+            );
+        }
+    }
+}
+
+static EVENTS: Mutex<Vec<serde_json::Value>> = Mutex::new(Vec::new());
+
+fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_adapters::DynamoClient {
+    aws_adapters::DynamoClient::new(sdk)
+}
+
+/// The repository's root folder.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A test file of the media crates, by path relative to `shared/`.
+pub fn data(relative: &str) -> Vec<u8> {
+    let path = repo_root().join("shared").join(relative);
+    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// Whether the asset ended in `status`.
+pub fn is(asset: &Asset, status: AssetStatus) -> bool {
+    asset.status == status
+}
+
+/// Upload → final status of `asset`, uploaded at `uploaded` (an [`Instant`] taken after the put), on
+/// the asset record's own clock: waits in the tests are sequential, so time spent waiting for other
+/// assets does not count.
+pub fn latency(asset: &Asset, uploaded: Instant) -> Duration {
+    let uploaded_at = pipeline::time::Timestamp::from(std::time::SystemTime::now() - uploaded.elapsed());
+    Duration::from_millis(asset.updated_at.millis_since(uploaded_at))
+}
+
+/// The `p`-th percentile (0-100) of `values` (nearest rank).
+pub fn percentile(values: &[Duration], p: f64) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}

@@ -1,0 +1,360 @@
+//! End to end through the deployed stack: S3 uploads → LocalStack's notifications and event source
+//! mappings → the real function binaries → DynamoDB, the derivatives bucket and EventBridge.
+//! Run by `make e2e` (they are ignored by a plain `cargo test`).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use e2e::{Stack, data, percentile};
+use futures::StreamExt;
+use pipeline::ports::{AssetRepository, JobMessage};
+use pipeline::time::Timestamp;
+use pipeline::{Asset, AssetId, AssetStatus, DerivativeRole, JobKind, JobState, JobStatus, Sequencer};
+
+/// Checks every derivative of `asset`: it exists with the recorded size and decodes to the
+/// recorded dimensions.
+async fn check_derivatives(stack: &Stack, asset: &Asset) {
+    for derivative in asset.derivatives() {
+        let bytes = stack.get(stack.derivatives(), &derivative.key).await.unwrap_or_else(|| {
+            panic!("{} is recorded but not in the derivatives bucket", derivative.key);
+        });
+        assert_eq!(bytes.len() as u64, derivative.bytes, "{}", derivative.key);
+        match derivative.role {
+            DerivativeRole::Thumbnail | DerivativeRole::Poster => {
+                let image = image::load_from_memory(&bytes).expect("thumbnail decodes");
+                assert_eq!(Some((image.width(), image.height())), derivative.width.zip(derivative.height));
+            }
+            DerivativeRole::Rendition => {
+                let file = std::env::temp_dir().join(format!("e2e-{}.mp4", asset.id));
+                std::fs::write(&file, &bytes).expect("write rendition");
+                let probe = media_video::probe(&file, &media_video::VideoLimits::default())
+                    .expect("rendition probes");
+                let _ = std::fs::remove_file(&file);
+                let video = probe.main_video().expect("video stream");
+                assert_eq!(video.codec, "h264");
+                assert_eq!(Some((video.width, video.height)), derivative.width.zip(derivative.height));
+                let recorded = derivative.duration_seconds.expect("duration");
+                assert!((probe.duration_seconds.unwrap_or(0.0) - recorded).abs() < 0.1, "{probe:?}");
+            }
+            DerivativeRole::HlsPlaylist => {
+                let playlist = String::from_utf8(bytes).expect("utf-8 playlist");
+                assert!(playlist.starts_with("#EXTM3U"), "{playlist}");
+                let folder = derivative.key.rsplit_once('/').map(|(dir, _)| dir).unwrap_or_default();
+                for uri in playlist.lines().filter(|line| !line.starts_with('#') && !line.is_empty()) {
+                    let key = format!("{folder}/{uri}");
+                    assert!(
+                        stack.get(stack.derivatives(), &key).await.is_some(),
+                        "{key} referenced, missing"
+                    );
+                }
+            }
+            DerivativeRole::Audio | DerivativeRole::HlsSegment => {}
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the stack deployed to LocalStack: run `make e2e`"]
+async fn real_images_and_a_video_reach_ready_with_every_derivative_and_one_event() {
+    let stack = Stack::connect().await;
+    let uploads = [
+        ("deep/a/b/c/d/my holiday photo +1.jpg", "media-core/tests/data/inputs/photo-camera.jpg", "image"),
+        ("ünïcödé/写真 ☀.png", "media-core/tests/data/inputs/png-rgba.png", "image"),
+        ("cmyk+spaces in name.jpg", "media-core/tests/data/inputs/jpeg-cmyk.jpg", "image"),
+        ("animated.webp", "media-core/tests/data/inputs/webp-animated.webp", "image"),
+        ("clips/big buck bunny.mp4", "media-video/tests/data/bigbuckbunny.mp4", "video"),
+    ];
+    let mut started = Vec::new();
+    for (name, file, kind) in uploads {
+        let key = stack.key(name);
+        let (at, id) = stack.upload(&key, data(file)).await;
+        started.push((key, id, at, kind));
+    }
+    let mut latencies: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
+    for (key, id, at, kind) in &started {
+        let asset = stack.wait_final(id, Duration::from_secs(180)).await;
+        latencies.entry(kind).or_default().push(e2e::latency(&asset, *at));
+        assert_eq!(asset.status, AssetStatus::Ready, "{key}: {asset:#?}");
+        assert_eq!(&asset.source.key, key, "key decoded");
+        let roles: Vec<DerivativeRole> = asset.derivatives().map(|d| d.role).collect();
+        if *kind == "image" {
+            assert_eq!(roles, vec![DerivativeRole::Thumbnail; 2], "{key}");
+            assert!(asset.metadata.as_ref().is_some_and(|m| m["width"].as_u64().is_some()));
+        } else {
+            for role in [DerivativeRole::Poster, DerivativeRole::Rendition, DerivativeRole::HlsPlaylist] {
+                assert!(roles.contains(&role), "{key}: no {role:?} in {roles:?}");
+            }
+            let keys: Vec<&str> = asset.derivatives().map(|d| d.key.as_str()).collect();
+            for name in ["poster-256.jpg", "720p.mp4", "480p.mp4", "hls/master.m3u8"] {
+                assert!(keys.contains(&format!("{id}/{name}").as_str()), "{name} missing: {keys:?}");
+            }
+            assert_eq!(asset.metadata.as_ref().map(|m| m["video"][0]["width"].clone()), Some(1280.into()));
+        }
+        assert!(asset.sha256.as_ref().is_some_and(|sha| sha.len() == 64));
+        check_derivatives(&stack, &asset).await;
+
+        let events = stack.wait_events(id, 1, Duration::from_secs(30)).await;
+        assert_eq!(events[0]["detail-type"], "Asset Ready");
+        assert_eq!(events[0]["source"], "mediaflow");
+        let listed: Vec<&str> = events[0]["detail"]["derivatives"]
+            .as_array()
+            .map(|all| all.iter().filter_map(|d| d["key"].as_str()).collect())
+            .unwrap_or_default();
+        let recorded: Vec<&str> = asset.derivatives().map(|d| d.key.as_str()).collect();
+        assert_eq!(listed, recorded, "the event lists every derivative");
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for (_, id, _, _) in &started {
+        assert_eq!(stack.events_for(id).await.len(), 1, "exactly one completion event for {id}");
+    }
+    for (kind, values) in &latencies {
+        println!(
+            "e2e latency upload→ready, {kind}: p50 {:?} p95 {:?} (n={})",
+            percentile(values, 50.0),
+            percentile(values, 95.0),
+            values.len()
+        );
+    }
+}
+
+/// The S3 event of the upload at `sequencer` as S3 would deliver it again (same S3 sequencer and
+/// event time; the key encoded the AWS way).
+fn s3_event(bucket: &str, key: &str, name: &str, sequencer: &Sequencer) -> String {
+    let (s3_sequencer, time) = sequencer.parts();
+    let encoded: String = key
+        .bytes()
+        .map(|b| match b {
+            b' ' => "+".to_owned(),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    serde_json::json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": name,
+        "eventTime": time.to_string(),
+        "s3": {"bucket": {"name": bucket}, "object": {"key": encoded, "size": 1, "sequencer": s3_sequencer}}}]})
+    .to_string()
+}
+
+#[tokio::test]
+#[ignore = "needs the stack deployed to LocalStack: run `make e2e`"]
+async fn duplicates_re_uploads_stale_events_and_deletion() {
+    let stack = Stack::connect().await;
+    let key = stack.key("versions/the same key.jpg");
+    let (_, id) = stack.upload(&key, data("media-core/tests/data/inputs/photo-gps.jpg")).await;
+    let first = stack.wait_final(&id, Duration::from_secs(120)).await;
+    assert_eq!(first.status, AssetStatus::Ready);
+    let ingest = stack.output("IngestQueueUrl").to_owned();
+
+    // Duplicate delivery of the upload event and of a finished job: no new work, no new event.
+    stack.send(&ingest, &s3_event(stack.uploads(), &key, "ObjectCreated:Put", &first.source.sequencer)).await;
+    let job = JobMessage {
+        asset_id: id.clone(),
+        job: JobKind::Thumbnail,
+        sequencer: first.source.sequencer.clone(),
+        bucket: stack.uploads().into(),
+        key: key.clone(),
+        version_id: None,
+        size: first.source.size,
+        kind: first.kind,
+    };
+    stack.send(stack.output("ThumbnailQueueUrl"), &serde_json::to_string(&job).expect("json")).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let after = stack.asset(&id).await.expect("asset");
+    assert_eq!(after.updated_at, first.updated_at, "duplicates changed nothing");
+    assert!(after.jobs.values().all(|job| job.attempts == 1));
+    assert_eq!(stack.wait_events(&id, 1, Duration::from_secs(10)).await.len(), 1);
+
+    // Re-upload of the same key with other content: reprocessed, a second event.
+    stack.upload(&key, data("media-core/tests/data/inputs/png-palette.png")).await;
+    let second = stack
+        .wait_for(&id, Duration::from_secs(120), |a| {
+            a.source.sequencer > first.source.sequencer && a.status.is_final()
+        })
+        .await;
+    assert_eq!(second.status, AssetStatus::Ready);
+    assert_eq!(second.metadata.as_ref().map(|m| m["format"].clone()), Some("png".into()));
+    assert_eq!(stack.wait_events(&id, 2, Duration::from_secs(30)).await.len(), 2);
+
+    // The first upload's event, late: stale, nothing changes.
+    stack.send(&ingest, &s3_event(stack.uploads(), &key, "ObjectCreated:Put", &first.source.sequencer)).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let still = stack.asset(&id).await.expect("asset");
+    assert_eq!(still.source.sequencer, second.source.sequencer);
+    assert_eq!(still.updated_at, second.updated_at);
+
+    // Deletion: the asset is marked deleted and its derivatives are removed.
+    assert!(!stack.list(stack.derivatives(), &id.derivatives_prefix()).await.is_empty());
+    stack.s3.delete_object().bucket(stack.uploads()).key(&key).send().await.expect("delete");
+    stack.wait_for(&id, Duration::from_secs(60), |a| a.status == AssetStatus::Deleted).await;
+    let start = Instant::now();
+    while !stack.list(stack.derivatives(), &id.derivatives_prefix()).await.is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "derivatives of {id} not deleted");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the stack deployed to LocalStack: run `make e2e`"]
+async fn bad_input_fails_without_retries_and_a_retryable_failure_goes_to_the_dlq_and_is_redriven() {
+    let stack = Stack::connect().await;
+    let dlqs = ["ThumbnailDeadLetterQueueUrl", "MetadataDeadLetterQueueUrl", "IngestDeadLetterQueueUrl"];
+
+    // A corrupt image: failed with its code, acknowledged, nothing dead-lettered.
+    let key = stack.key("corrupt.jpg");
+    let (_, id) = stack.upload(&key, data("media-core/tests/data/bad/truncated-photo-camera-600.jpg")).await;
+    let asset = stack.wait_final(&id, Duration::from_secs(60)).await;
+    assert_eq!(asset.status, AssetStatus::Failed);
+    for job in asset.jobs.values() {
+        assert_eq!(job.status, JobStatus::Failed);
+        assert_eq!(job.attempts, 1, "not retried");
+        assert_eq!(job.error.as_ref().map(|e| e.code.as_str()), Some("corrupt-input"));
+    }
+    let events = stack.wait_events(&id, 1, Duration::from_secs(30)).await;
+    assert_eq!(events[0]["detail-type"], "Asset Failed");
+
+    // A job whose source object is missing (a retryable, not-found error): retried maxReceiveCount
+    // times, then in the DLQ. The source is put where it belongs and `mediaflow dlq redrive`
+    // brings the message back; the job then succeeds. (The source lives in the derivatives bucket,
+    // which has no notifications, so putting it there does not start another upload.)
+    let source_key = stack.key("late-source.jpg");
+    let bucket = stack.derivatives().to_owned();
+    let id = AssetId::for_object(&bucket, &source_key);
+    let sequencer = Sequencer::parse("0001");
+    let now = Timestamp::now();
+    let asset = Asset {
+        id: id.clone(),
+        source: pipeline::model::SourceObject {
+            bucket: bucket.clone(),
+            key: source_key.clone(),
+            version_id: None,
+            etag: None,
+            size: 1,
+            content_type: Some("image/jpeg".into()),
+            sequencer: sequencer.clone(),
+        },
+        kind: media_core::MediaKind::Image,
+        status: AssetStatus::Processing,
+        error: None,
+        jobs: [(JobKind::Thumbnail, JobState::pending())].into(),
+        metadata: None,
+        sha256: None,
+        completed_sequencer: None,
+        created_at: now,
+        updated_at: now,
+    };
+    stack.assets.record_upload(&asset).await.expect("asset recorded");
+    let job = JobMessage {
+        asset_id: id.clone(),
+        job: JobKind::Thumbnail,
+        sequencer,
+        bucket: bucket.clone(),
+        key: source_key.clone(),
+        version_id: None,
+        size: 1,
+        kind: asset.kind,
+    };
+    stack.send(stack.output("ThumbnailQueueUrl"), &serde_json::to_string(&job).expect("json")).await;
+    let dlq = stack.output("ThumbnailDeadLetterQueueUrl").to_owned();
+    let max_receives = stack.number("MaxReceiveCount");
+    let visibility = stack.number("ThumbnailQueueVisibilityTimeout");
+    let deadline = Instant::now() + Duration::from_secs((max_receives + 2) * visibility + 60);
+    while stack.queue_depth(&dlq).await == 0 {
+        assert!(Instant::now() < deadline, "the failing job never reached the DLQ");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let failed = stack.asset(&id).await.expect("asset");
+    let state = &failed.jobs[&JobKind::Thumbnail];
+    assert_eq!(state.status, JobStatus::Pending, "released after each retryable failure");
+    assert_eq!(state.attempts as u64, max_receives, "tried maxReceiveCount times");
+    assert_eq!(state.error.as_ref().map(|e| e.code.as_str()), Some("not-found"));
+    for url in dlqs.iter().filter(|name| **name != "ThumbnailDeadLetterQueueUrl") {
+        assert_eq!(stack.queue_depth(stack.output(url)).await, 0, "{url}: nothing else dead-lettered");
+    }
+
+    stack.put(&bucket, &source_key, data("media-core/tests/data/inputs/jpeg-gray.jpg")).await;
+    let mediaflow = e2e::repo_root().join(mediaflow_binary());
+    let output = std::process::Command::new(&mediaflow)
+        .args(["dlq", "redrive", "--queue", "thumbnail", "--stack", &stack.name])
+        .output()
+        .unwrap_or_else(|error| panic!("{}: {error}", mediaflow.display()));
+    assert!(output.status.success(), "redrive failed: {}", String::from_utf8_lossy(&output.stderr));
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(said.contains("moved 1"), "{said}");
+    let done = stack.wait_final(&id, Duration::from_secs(60)).await;
+    assert_eq!(done.status, AssetStatus::Ready);
+    assert_eq!(done.jobs[&JobKind::Thumbnail].attempts as u64, max_receives + 1);
+    assert_eq!(stack.queue_depth(&dlq).await, 0);
+}
+
+/// The `mediaflow` binary next to this test's (same target folder and profile).
+fn mediaflow_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent().and_then(|deps| deps.parent()).map(|dir| dir.join("mediaflow")).expect("target folder")
+}
+
+#[tokio::test]
+#[ignore = "needs the stack deployed to LocalStack: run `make e2e`"]
+async fn a_burst_of_200_uploads_completes_with_nothing_lost_within_the_concurrency_limits() {
+    let stack = Stack::connect().await;
+    let files = [
+        "media-core/tests/data/inputs/png-palette.png",
+        "media-core/tests/data/inputs/gif-static.gif",
+        "media-core/tests/data/inputs/jpeg-gray.jpg",
+        "media-core/tests/data/inputs/png-gray.png",
+        "media-core/tests/data/inputs/webp-lossy.webp",
+    ];
+    let bodies: Vec<Vec<u8>> = files.iter().map(|file| data(file)).collect();
+    let started = Instant::now();
+    let uploads: Vec<(Instant, AssetId)> = futures::stream::iter(0..200)
+        .map(|n| {
+            let (stack, body) = (&stack, bodies[n % bodies.len()].clone());
+            async move { stack.upload(&stack.key(&format!("burst/{n:03}.img")), body).await }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let mut latencies = Vec::new();
+    for (at, id) in &uploads {
+        let asset = stack.wait_final(id, Duration::from_secs(600)).await;
+        assert_eq!(asset.status, AssetStatus::Ready, "{asset:#?}");
+        latencies.push(e2e::latency(&asset, *at));
+    }
+    let total = started.elapsed();
+    println!(
+        "e2e burst: 200 uploads ready in {total:?} ({:.1}/s); upload→ready p50 {} ms p95 {} ms",
+        200.0 / total.as_secs_f64(),
+        percentile_ms(&latencies, 50.0),
+        percentile_ms(&latencies, 95.0)
+    );
+    for dlq in ["IngestDeadLetterQueueUrl", "ThumbnailDeadLetterQueueUrl", "MetadataDeadLetterQueueUrl"] {
+        assert_eq!(stack.queue_depth(stack.output(dlq)).await, 0, "{dlq}");
+    }
+
+    // Concurrency, as the executor plugin measured it: function processes alive at once.
+    let stats_path = std::env::var("MEDIAFLOW_EXECUTOR_STATS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| e2e::repo_root().join(".localstack/executor-stats.json"));
+    let stats: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&stats_path).expect("executor stats")).expect("stats json");
+    for (function, parameter) in [
+        ("ingest", "IngestMaximumConcurrency"),
+        ("thumbnail", "ThumbnailMaximumConcurrency"),
+        ("metadata", "MetadataMaximumConcurrency"),
+    ] {
+        let name = format!("{}-{function}", stack.name);
+        let entry = &stats["functions"][&name];
+        let peak = entry["peak"].as_u64().expect("peak recorded");
+        let in_flight = entry["peak_in_flight"].as_u64().expect("peak in flight");
+        let limit = stack.number(parameter);
+        println!(
+            "e2e concurrency {name}: peak processes {peak}, peak invocations {in_flight}, MaximumConcurrency {limit}, invocations {}",
+            entry["invocations"]
+        );
+        assert!(peak >= 1 && peak <= limit, "{name}: {peak} processes at once, limit {limit}");
+        assert!(in_flight <= limit, "{name}: {in_flight} invocations at once, limit {limit}");
+    }
+}
+
+fn percentile_ms(values: &[Duration], p: f64) -> u128 {
+    percentile(values, p).as_millis()
+}
