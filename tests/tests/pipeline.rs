@@ -216,43 +216,10 @@ async fn bad_input_fails_without_retries_and_a_retryable_failure_goes_to_the_dlq
     // times, then in the DLQ. The source is put where it belongs and `mediaflow dlq redrive`
     // brings the message back; the job then succeeds. (The source lives in the derivatives bucket,
     // which has no notifications, so putting it there does not start another upload.)
-    let source_key = stack.key("late-source.jpg");
-    let bucket = stack.derivatives().to_owned();
-    let id = AssetId::for_object(&bucket, &source_key);
-    let sequencer = Sequencer::parse("0001");
-    let now = Timestamp::now();
-    let asset = Asset {
-        id: id.clone(),
-        source: pipeline::model::SourceObject {
-            bucket: bucket.clone(),
-            key: source_key.clone(),
-            version_id: None,
-            etag: None,
-            size: 1,
-            content_type: Some("image/jpeg".into()),
-            sequencer: sequencer.clone(),
-        },
-        kind: media_core::MediaKind::Image,
-        status: AssetStatus::Processing,
-        error: None,
-        jobs: [(JobKind::Thumbnail, JobState::pending())].into(),
-        metadata: None,
-        sha256: None,
-        completed_sequencer: None,
-        created_at: now,
-        updated_at: now,
-    };
-    stack.assets.record_upload(&asset).await.expect("asset recorded");
-    let job = JobMessage {
-        asset_id: id.clone(),
-        job: JobKind::Thumbnail,
-        sequencer,
-        bucket: bucket.clone(),
-        key: source_key.clone(),
-        version_id: None,
-        size: 1,
-        kind: asset.kind,
-    };
+    let (asset, job) =
+        asset_with_pending_job(&stack, "late-source.jpg", JobKind::Thumbnail, media_core::MediaKind::Image)
+            .await;
+    let (id, bucket, source_key) = (asset.id.clone(), job.bucket.clone(), job.key.clone());
     stack.send(stack.output("ThumbnailQueueUrl"), &serde_json::to_string(&job).expect("json")).await;
     let dlq = stack.output("ThumbnailDeadLetterQueueUrl").to_owned();
     let max_receives = stack.number("MaxReceiveCount");
@@ -272,7 +239,7 @@ async fn bad_input_fails_without_retries_and_a_retryable_failure_goes_to_the_dlq
     }
 
     stack.put(&bucket, &source_key, data("media-core/tests/data/inputs/jpeg-gray.jpg")).await;
-    let mediaflow = e2e::repo_root().join(mediaflow_binary());
+    let mediaflow = workspace_binary("mediaflow");
     let output = std::process::Command::new(&mediaflow)
         .args(["dlq", "redrive", "--queue", "thumbnail", "--stack", &stack.name])
         .output()
@@ -286,10 +253,90 @@ async fn bad_input_fails_without_retries_and_a_retryable_failure_goes_to_the_dlq
     assert_eq!(stack.queue_depth(&dlq).await, 0);
 }
 
-/// The `mediaflow` binary next to this test's (same target folder and profile).
-fn mediaflow_binary() -> std::path::PathBuf {
+/// A binary of the workspace next to this test's (same target folder and profile).
+fn workspace_binary(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    exe.parent().and_then(|deps| deps.parent()).map(|dir| dir.join("mediaflow")).expect("target folder")
+    exe.parent().and_then(|deps| deps.parent()).map(|dir| dir.join(name)).expect("target folder")
+}
+
+/// An asset recorded directly with one pending job, whose source is in the derivatives bucket (no
+/// notifications there, so the test drives the job itself); returns it and the job message.
+async fn asset_with_pending_job(
+    stack: &Stack,
+    name: &str,
+    job: JobKind,
+    kind: media_core::MediaKind,
+) -> (Asset, JobMessage) {
+    let bucket = stack.derivatives().to_owned();
+    let key = stack.key(name);
+    let id = AssetId::for_object(&bucket, &key);
+    let sequencer = Sequencer::parse("0001");
+    let now = Timestamp::now();
+    let asset = Asset {
+        id: id.clone(),
+        source: pipeline::model::SourceObject {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            version_id: None,
+            etag: None,
+            size: 1,
+            content_type: None,
+            sequencer: sequencer.clone(),
+        },
+        kind,
+        status: AssetStatus::Processing,
+        error: None,
+        jobs: [(job, JobState::pending())].into(),
+        metadata: None,
+        sha256: None,
+        completed_sequencer: None,
+        created_at: now,
+        updated_at: now,
+    };
+    stack.assets.record_upload(&asset).await.expect("asset recorded");
+    let message = JobMessage { asset_id: id, job, sequencer, bucket, key, version_id: None, size: 1, kind };
+    (asset, message)
+}
+
+#[tokio::test]
+#[ignore = "needs the stack deployed to LocalStack: run `make e2e`"]
+async fn worker_mode_runs_long_transcodes_from_its_queue_and_stops_cleanly_on_sigterm() {
+    let stack = Stack::connect().await;
+    let (asset, message) =
+        asset_with_pending_job(&stack, "long/bunny.mp4", JobKind::Transcode, media_core::MediaKind::Video)
+            .await;
+    stack.put(stack.derivatives(), &message.key, data("media-video/tests/data/bigbuckbunny.mp4")).await;
+    let queue = stack.output("TranscodeLongQueueUrl").to_owned();
+    stack.send(&queue, &serde_json::to_string(&message).expect("json")).await;
+
+    let binary = workspace_binary("transcode");
+    let mut worker = std::process::Command::new(&binary)
+        .args(["worker", "--queue-url", &queue, "--concurrency", "1"])
+        .env("ASSETS_TABLE", stack.output("AssetsTableName"))
+        .env("DERIVATIVES_BUCKET", stack.derivatives())
+        .env("EVENT_BUS_NAME", stack.output("EventBusName"))
+        .env("MEDIAFLOW_RENDITIONS", "240")
+        .env("MEDIAFLOW_X264_PRESET", "ultrafast")
+        .spawn()
+        .unwrap_or_else(|error| panic!("{}: {error}", binary.display()));
+    let done = stack.wait_final(&asset.id, Duration::from_secs(120)).await;
+    assert_eq!(done.status, AssetStatus::Ready, "{done:#?}");
+    let keys: Vec<&str> = done.derivatives().map(|d| d.key.as_str()).collect();
+    assert!(keys.contains(&format!("{}/240p.mp4", asset.id).as_str()), "{keys:?}");
+    check_derivatives(&stack, &done).await;
+    assert_eq!(stack.queue_depth(&queue).await, 0, "the handled message was deleted");
+
+    let stopped = std::process::Command::new("kill").args(["-TERM", &worker.id().to_string()]).status();
+    assert!(stopped.is_ok_and(|status| status.success()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = worker.try_wait().expect("worker status") {
+            break status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the worker did not stop after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "worker exited with {status}");
 }
 
 #[tokio::test]

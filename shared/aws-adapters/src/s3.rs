@@ -29,6 +29,25 @@ impl S3ObjectStore {
         S3ObjectStore { client }
     }
 
+    async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: ByteStream,
+        content_type: &str,
+    ) -> Result<(), PortError> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| port_error("s3:PutObject", e))?;
+        Ok(())
+    }
+
     async fn upload_parts(
         &self,
         bucket: &str,
@@ -170,16 +189,7 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), PortError> {
-        self.client
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type(content_type)
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|e| port_error("s3:PutObject", e))?;
-        Ok(())
+        self.put_object(bucket, key, ByteStream::from(body), content_type).await
     }
 
     async fn upload(
