@@ -71,9 +71,11 @@ cfn-lint: setup
 e2e: setup functions
 	@$(LOCAL_AWS) STACK=$(STACK) LAMBDA_DIR=$(LAMBDA_DIR) LOCAL_PARAMS="$(LOCAL_PARAMS)" CARGO="$(CARGO)" scripts/e2e.sh
 
-## Criterion benches of the media core, then mediaflow against vipsthumbnail on real 12+ MP photos.
+## Criterion benches (media core; video poster and probe), mediaflow against vipsthumbnail on real
+## 12+ MP photos, and media-video against the ffmpeg CLI on a 1080p clip.
 bench: deps
 	$(CARGO) bench -p media-core
+	$(CARGO) bench -p media-video --bench poster
 	scripts/bench-vs-vips.sh
 	shared/media-video/benches/compare-ffmpeg.sh
 
