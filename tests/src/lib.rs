@@ -11,7 +11,7 @@ use aws_adapters::DynamoAssetRepository;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
 use pipeline::ports::AssetRepository;
-use pipeline::{Asset, AssetId, AssetStatus};
+use pipeline::{Asset, AssetId};
 
 /// The stack under test, with clients.
 pub struct Stack {
@@ -68,7 +68,7 @@ impl Stack {
             parameters,
             s3: aws_adapters::s3_client(&sdk),
             sqs: aws_sdk_sqs::Client::new(&sdk),
-            assets: DynamoAssetRepository::new(aws_sdk_dynamodb_client(&sdk), table),
+            assets: DynamoAssetRepository::new(aws_adapters::DynamoClient::new(&sdk), table),
             run,
         }
     }
@@ -229,10 +229,6 @@ impl Stack {
 
 static EVENTS: Mutex<Vec<serde_json::Value>> = Mutex::new(Vec::new());
 
-fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_adapters::DynamoClient {
-    aws_adapters::DynamoClient::new(sdk)
-}
-
 /// The repository's root folder.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -242,11 +238,6 @@ pub fn repo_root() -> PathBuf {
 pub fn data(relative: &str) -> Vec<u8> {
     let path = repo_root().join("shared").join(relative);
     std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
-}
-
-/// Whether the asset ended in `status`.
-pub fn is(asset: &Asset, status: AssetStatus) -> bool {
-    asset.status == status
 }
 
 /// Upload → final status of `asset`, uploaded at `uploaded` (an [`Instant`] taken after the put), on

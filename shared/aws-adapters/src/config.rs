@@ -6,7 +6,8 @@
 //! | `ASSETS_TABLE` | `mediaflow-assets` | all |
 //! | `UPLOADS_BUCKET` | — | CLI |
 //! | `DERIVATIVES_BUCKET` | `mediaflow-derivatives` | all |
-//! | `INGEST_QUEUE_URL`, `THUMBNAIL_QUEUE_URL`, `TRANSCODE_QUEUE_URL`, `TRANSCODE_LONG_QUEUE_URL`, `METADATA_QUEUE_URL` | — | ingest (job queues), transcode (long queue), CLI |
+//! | `THUMBNAIL_QUEUE_URL`, `TRANSCODE_QUEUE_URL`, `METADATA_QUEUE_URL` | — | ingest (job queues) |
+//! | `TRANSCODE_LONG_QUEUE_URL` | — | transcode (jobs too long for Lambda) |
 //! | `EVENT_BUS_NAME` | `default` | all |
 //! | `MEDIAFLOW_THUMBNAIL_SIZES` | `256,1024` | thumbnail, transcode (posters) |
 //! | `MEDIAFLOW_THUMBNAIL_FORMAT` | `jpeg` (`webp`) | thumbnail, transcode |
@@ -46,8 +47,6 @@ pub struct Config {
     pub uploads_bucket: Option<String>,
     /// The derivatives bucket.
     pub derivatives_bucket: String,
-    /// The ingest queue, when known.
-    pub ingest_queue_url: Option<String>,
     /// Job queue URLs.
     pub queues: HashMap<JobQueueName, String>,
     /// The event bus for completion events.
@@ -132,7 +131,6 @@ impl Config {
             table: lookup("ASSETS_TABLE").unwrap_or_else(|| "mediaflow-assets".into()),
             uploads_bucket: lookup("UPLOADS_BUCKET"),
             derivatives_bucket,
-            ingest_queue_url: lookup("INGEST_QUEUE_URL"),
             queues,
             event_bus: lookup("EVENT_BUS_NAME").unwrap_or_else(|| "default".into()),
             settings,
