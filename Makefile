@@ -62,7 +62,7 @@ lint: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit: deps
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --exclude e2e
 
 cfn-lint: setup
 	$(VENV)/bin/cfn-lint infra/template.yaml

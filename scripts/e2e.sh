@@ -22,4 +22,4 @@ echo "== deploy $STACK"
 .venv/bin/python localstack/deploy.py --template infra/template.yaml --stack "$STACK" --lambda-dir "$LAMBDA_DIR" $LOCAL_PARAMS
 
 echo "== end-to-end tests"
-"$CARGO" test -p e2e -- --ignored --nocapture
+"$CARGO" test -p e2e -- --nocapture

@@ -1,6 +1,6 @@
 //! Helpers of the end-to-end tests: the deployed stack's clients and names, uploads, waiting for
-//! assets, completion events, queue depths. The tests themselves are in `tests/` and are ignored
-//! by a plain `cargo test`: `make e2e` deploys the stack to LocalStack and runs them.
+//! assets, completion events, queue depths. The tests themselves are in `tests/`; they need the
+//! deployed stack, so `make unit` excludes this crate and `make e2e` deploys the stack and runs them.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! End to end through the deployed stack: S3 uploads → LocalStack's notifications and event source
 //! mappings → the real function binaries → DynamoDB, the derivatives bucket and EventBridge.
-//! Run by `make e2e` (they are ignored by a plain `cargo test`).
+//! They need the deployed stack: `make e2e` deploys it and runs them (`make unit` excludes this crate).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -54,7 +54,6 @@ async fn check_derivatives(stack: &Stack, asset: &Asset) {
 }
 
 #[tokio::test]
-#[ignore = "needs the stack deployed to LocalStack: run `make e2e`"]
 async fn real_images_and_a_video_reach_ready_with_every_derivative_and_one_event() {
     let stack = Stack::connect().await;
     let uploads = [
@@ -136,7 +135,6 @@ fn s3_event(bucket: &str, key: &str, name: &str, sequencer: &Sequencer) -> Strin
 }
 
 #[tokio::test]
-#[ignore = "needs the stack deployed to LocalStack: run `make e2e`"]
 async fn duplicates_re_uploads_stale_events_and_deletion() {
     let stack = Stack::connect().await;
     let key = stack.key("versions/the same key.jpg");
@@ -194,7 +192,6 @@ async fn duplicates_re_uploads_stale_events_and_deletion() {
 }
 
 #[tokio::test]
-#[ignore = "needs the stack deployed to LocalStack: run `make e2e`"]
 async fn bad_input_fails_without_retries_and_a_retryable_failure_goes_to_the_dlq_and_is_redriven() {
     let stack = Stack::connect().await;
     let dlqs = ["ThumbnailDeadLetterQueueUrl", "MetadataDeadLetterQueueUrl", "IngestDeadLetterQueueUrl"];
@@ -299,7 +296,6 @@ async fn asset_with_pending_job(
 }
 
 #[tokio::test]
-#[ignore = "needs the stack deployed to LocalStack: run `make e2e`"]
 async fn worker_mode_runs_long_transcodes_from_its_queue_and_stops_cleanly_on_sigterm() {
     let stack = Stack::connect().await;
     let (asset, message) =
@@ -340,7 +336,6 @@ async fn worker_mode_runs_long_transcodes_from_its_queue_and_stops_cleanly_on_si
 }
 
 #[tokio::test]
-#[ignore = "needs the stack deployed to LocalStack: run `make e2e`"]
 async fn a_burst_of_200_uploads_completes_with_nothing_lost_within_the_concurrency_limits() {
     let stack = Stack::connect().await;
     let files = [

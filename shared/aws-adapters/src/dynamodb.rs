@@ -45,6 +45,12 @@ fn value<T: serde::Serialize>(operation: &'static str, value: &T) -> Result<Attr
         .map_err(|error| PortError::new(operation, PortErrorKind::Rejected, format!("serialising: {error}")))
 }
 
+fn item_from(asset: &Asset) -> Result<Item, PortError> {
+    serde_dynamo::to_item(asset).map_err(|error| {
+        PortError::new("dynamodb:PutItem", PortErrorKind::Rejected, format!("serialising: {error}"))
+    })
+}
+
 fn asset_from(operation: &'static str, item: Item) -> Result<Asset, PortError> {
     serde_dynamo::from_item(item).map_err(|error| {
         PortError::new(operation, PortErrorKind::Rejected, format!("unreadable asset item: {error}"))
@@ -150,9 +156,7 @@ impl AssetRepository for DynamoAssetRepository {
     }
 
     async fn record_upload(&self, asset: &Asset) -> Result<Recorded, PortError> {
-        let item = serde_dynamo::to_item(asset).map_err(|error| {
-            PortError::new("dynamodb:PutItem", PortErrorKind::Rejected, error.to_string())
-        })?;
+        let item = item_from(asset)?;
         let put = self
             .client
             .put_item()
@@ -189,9 +193,7 @@ impl AssetRepository for DynamoAssetRepository {
     }
 
     async fn record_removal(&self, tombstone: &Asset) -> Result<Recorded, PortError> {
-        let item = serde_dynamo::to_item(tombstone).map_err(|error| {
-            PortError::new("dynamodb:PutItem", PortErrorKind::Rejected, error.to_string())
-        })?;
+        let item = item_from(tombstone)?;
         let put = self
             .client
             .put_item()

@@ -209,15 +209,7 @@ impl ObjectStore for S3ObjectStore {
             let body = ByteStream::from_path(path).await.map_err(|error| {
                 PortError::new("s3:PutObject", PortErrorKind::Rejected, error.to_string())
             })?;
-            self.client
-                .put_object()
-                .bucket(bucket)
-                .key(key)
-                .content_type(content_type)
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| port_error("s3:PutObject", e))?;
+            self.put_object(bucket, key, body, content_type).await?;
         }
         Ok(size)
     }
