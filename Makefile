@@ -5,15 +5,21 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 STACK ?= mediaflow-local
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
-# Where the function binaries are packaged, as `cargo lambda build` lays them out: <dir>/<name>/bootstrap.
+# Where `cargo lambda build` leaves the function binaries: <dir>/<name>/bootstrap (and bootstrap.zip).
 LAMBDA_DIR := $(TARGET_DIR)/lambda
+# The static C libraries (FFmpeg, x264, dav1d, zimg) that every build links, from
+# scripts/build-static-libs.sh's cache outside the clone. Recursively expanded, so each recipe sees
+# the build that `deps` has just made.
+export PKG_CONFIG_PATH = $(shell scripts/build-static-libs.sh --print-prefix)/lib/pkgconfig
 FUNCTIONS := ingest thumbnail transcode metadata
+# The functions that handle videos and so link FFmpeg; the others must not.
+VIDEO_FUNCTIONS := transcode metadata
 VENV := .venv
 # The AWS environment of everything that talks to the local stack.
 LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
 	AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 MEDIAFLOW_STACK=$(STACK)
 # The local stack: short timeouts and visibility timeouts so retries come back in seconds, and a
-# smaller ladder so debug-built functions transcode quickly on two cores.
+# smaller ladder so videos transcode quickly on two cores.
 LOCAL_PARAMS := --param MaxReceiveCount=3 \
 	--param IngestTimeout=30 --param IngestQueueVisibilityTimeout=30 \
 	--param ThumbnailTimeout=15 --param ThumbnailQueueVisibilityTimeout=15 \
@@ -21,10 +27,11 @@ LOCAL_PARAMS := --param MaxReceiveCount=3 \
 	--param TranscodeTimeout=300 --param TranscodeQueueVisibilityTimeout=300 \
 	--param Renditions=720,480 --param ReservedConcurrencyEnabled=true
 
-.PHONY: deps setup build functions up deploy down demo test lint unit cfn-lint e2e bench fmt clean
+.PHONY: deps setup build package check-package up deploy deploy-function down demo test lint unit cfn-lint e2e bench fmt clean
 
 deps:
 	@scripts/install-deps.sh
+	@scripts/build-static-libs.sh >/dev/null
 
 ## The pinned LocalStack venv, its executor plugin and DynamoDB Local (idempotent).
 setup: deps
@@ -33,13 +40,21 @@ setup: deps
 build: deps
 	$(CARGO) build --workspace --release
 
-## The function binaries (dev profile: media crates optimised; stripped to fit Lambda's 250 MB) as <name>/bootstrap, and the CLI.
-functions: deps
-	$(CARGO) build -p ingest -p thumbnail -p transcode -p metadata -p mediaflow-cli
-	@for f in $(FUNCTIONS); do mkdir -p $(LAMBDA_DIR)/$$f && strip -o $(LAMBDA_DIR)/$$f/bootstrap $(TARGET_DIR)/debug/$$f; done
+## The release artifacts a user deploys to AWS: every function built by cargo-lambda (zig links
+## against provided.al2023's glibc) as <name>/bootstrap and <name>/bootstrap.zip, then checked to be
+## self-contained. The demo and the e2e suite deploy exactly these.
+package: deps
+	scripts/cargo-lambda build --release --output-format zip $(addprefix -p ,$(FUNCTIONS))
+	@for f in $(FUNCTIONS); do (cd $(LAMBDA_DIR)/$$f && rm -f bootstrap && unzip -q -o bootstrap.zip); done
+	@$(MAKE) --no-print-directory check-package
 
-## LocalStack up (host mode, no Docker), the functions built, the stack deployed; prints the outputs.
-up: setup functions
+## Each packaged bootstrap needs only glibc's libraries, no symbol newer than GLIBC_2.34, and fits
+## Lambda's 50 MB zip limit; then each starts (--help) in a Debian bullseye root (glibc 2.31).
+check-package:
+	@scripts/check-lambda-artifacts.sh --with-ffmpeg "$(VIDEO_FUNCTIONS)" $(addprefix $(LAMBDA_DIR)/,$(FUNCTIONS))
+
+## LocalStack up (host mode, no Docker), the functions packaged, the stack deployed; prints the outputs.
+up: setup package
 	@localstack/start.sh
 	@$(MAKE) --no-print-directory deploy
 
@@ -47,11 +62,20 @@ deploy:
 	@$(LOCAL_AWS) $(VENV)/bin/python localstack/deploy.py --template infra/template.yaml --stack $(STACK) \
 		--lambda-dir $(LAMBDA_DIR) $(LOCAL_PARAMS)
 
+## Redeploys one function's packaged code in place with cargo-lambda (UpdateFunctionCode only: the
+## template's configuration is kept), e.g. `make deploy-function FUNCTION=thumbnail`.
+deploy-function:
+	@case " $(FUNCTIONS) " in *" $(FUNCTION) "*) ;; *) echo "usage: make deploy-function FUNCTION=<$(FUNCTIONS)>" >&2; exit 2;; esac
+	@test -f $(LAMBDA_DIR)/$(FUNCTION)/bootstrap || $(MAKE) --no-print-directory package
+	@$(LOCAL_AWS) scripts/cargo-lambda deploy --endpoint-url http://127.0.0.1:4566 --region us-east-1 \
+		--lambda-dir $(LAMBDA_DIR) --binary-name $(FUNCTION) $(STACK)-$(FUNCTION)
+
 down:
 	@localstack/stop.sh
 
 ## README's first command: the stack up, the sample media uploaded and processed, a table and an HTML gallery.
 demo: up
+	$(CARGO) build -p mediaflow-cli
 	@$(LOCAL_AWS) $(TARGET_DIR)/debug/mediaflow demo --stack $(STACK) --out out/demo samples
 
 ## README's second command: formatting, lints, unit tests, template lint, end-to-end tests on LocalStack.
@@ -68,12 +92,14 @@ cfn-lint: setup
 	$(VENV)/bin/cfn-lint infra/template.yaml
 
 ## Starts LocalStack, runs the executor plugin's tests and the e2e suite against a fresh deploy, stops it.
-e2e: setup functions
+e2e: setup package
 	@$(LOCAL_AWS) STACK=$(STACK) LAMBDA_DIR=$(LAMBDA_DIR) LOCAL_PARAMS="$(LOCAL_PARAMS)" CARGO="$(CARGO)" scripts/e2e.sh
 
 ## Criterion benches (media core; video poster and probe), mediaflow against vipsthumbnail on real
-## 12+ MP photos, and media-video against the ffmpeg CLI on a 1080p clip.
-bench: deps
+## 12+ MP photos, media-video against the ffmpeg CLI on a 1080p clip, and the cold start (init and
+## first invocation) of each packaged function.
+bench: deps package
+	scripts/bench-cold-start.py $(LAMBDA_DIR)
 	$(CARGO) bench -p media-core
 	$(CARGO) bench -p media-video --bench poster
 	scripts/bench-vs-vips.sh

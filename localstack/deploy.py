@@ -116,9 +116,12 @@ def upload_functions(template: dict, lambda_dir: Path, s3, bucket: str) -> dict[
         if not bootstrap.is_file():
             raise SystemExit(
                 f"[deploy] {logical_id}: CodeUri {code_uri} -> {bootstrap} does not exist "
-                "(build it first, e.g. cargo lambda build --release)"
+                "(build it first: make package)"
             )
-        data = build_zip(bootstrap)
+        # Deploy the zip `make package` (cargo lambda build --output-format zip) made, byte for byte:
+        # what is tested is what a user deploys. A bare bootstrap (the plugin's own tests) is zipped here.
+        zipped = bootstrap.with_name("bootstrap.zip")
+        data = zipped.read_bytes() if zipped.is_file() else build_zip(bootstrap)
         key = f"{name}-{hashlib.sha256(data).hexdigest()}.zip"
         if not bucket_ready:
             ensure_bucket(s3, bucket)

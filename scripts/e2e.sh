@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The end-to-end suite (`make e2e`): LocalStack up (unless already running), the executor plugin's
-# own tests, a fresh deploy of infra/template.yaml, the e2e crate against it; LocalStack is stopped
-# at the end if this script started it. Expects the AWS variables `make` sets for the local stack.
+# own tests, a fresh deploy of infra/template.yaml with the packaged functions (LAMBDA_DIR, from
+# `make package`), the e2e crate against it; LocalStack is stopped at the end if this script
+# started it. Expects the AWS variables `make` sets for the local stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${STACK:?}" "${LAMBDA_DIR:?}" "${CARGO:=cargo}"
@@ -22,4 +23,8 @@ echo "== deploy $STACK"
 .venv/bin/python localstack/deploy.py --template infra/template.yaml --stack "$STACK" --lambda-dir "$LAMBDA_DIR" $LOCAL_PARAMS
 
 echo "== end-to-end tests"
-"$CARGO" test -p e2e -- --nocapture
+# The CLI runs `mediaflow dlq redrive` in a test; the functions are the packaged release artifacts.
+"$CARGO" build -p mediaflow-cli
+"$CARGO" test -p e2e --test pipeline -- --nocapture
+# Last: a redeploy stops the function's running process, which would disturb the tests above.
+"$CARGO" test -p e2e --test redeploy -- --nocapture

@@ -6,8 +6,12 @@ set -euo pipefail
 packages=(
   # libjpeg-turbo (bundled by the turbojpeg crate) is built with cmake, its SIMD code with nasm.
   cmake nasm pkg-config clang libclang-dev
-  # FFmpeg 5.1 for ffmpeg-next (media-video), and the CLIs the video tests check outputs with.
-  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev ffmpeg
+  # ffmpeg-next's bindings are generated with libclang; FFmpeg itself is built statically by
+  # scripts/build-static-libs.sh. Debian's ffmpeg CLI is only the independent oracle of the video
+  # tests and the reference of the video benchmark.
+  ffmpeg
+  # make package: cargo-lambda's venv, unzip, readelf/objdump, and the bullseye root for the load test.
+  python3-venv unzip binutils debootstrap
   # Reference tools: vipsthumbnail for the image benchmark, exiftool for privacy checks, GNU time for peak RSS.
   libvips-tools libimage-exiftool-perl time
   "$@"

@@ -63,14 +63,6 @@ fn parse_preset(name: &str) -> Result<X264Preset, String> {
     name.parse().map_err(|e: VideoError| e.to_string())
 }
 
-/// The name of a thumbnail format in the JSON output.
-fn format_name(format: OutputFormat) -> String {
-    match format {
-        OutputFormat::Jpeg => "jpeg".into(),
-        OutputFormat::Webp => "webp".into(),
-    }
-}
-
 /// A failure of one input.
 struct Failure {
     kind: MediaKind,
@@ -271,13 +263,13 @@ fn try_process_input(
             width: Some(thumbnail.width),
             height: Some(thumbnail.height),
             bytes: thumbnail.bytes.len() as u64,
-            format: format_name(thumbnail.format),
+            format: thumbnail.format.name().into(),
         });
     }
     let metadata_path = dir.join("metadata.json");
     let json = serde_json::to_vec_pretty(&processed.metadata).map_err(|e| Failure {
         kind,
-        code: "internal",
+        code: "internal-error",
         message: e.to_string(),
     })?;
     std::fs::write(&metadata_path, json).map_err(|e| Failure::io(kind, "writing", &metadata_path, &e))?;

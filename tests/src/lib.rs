@@ -234,6 +234,27 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// A command that runs the packaged bootstrap of `function` (`$LAMBDA_DIR/<function>/bootstrap`,
+/// from `make package`) inside the Debian bullseye root `make package` checks it in
+/// (`$MEDIAFLOW_BULLSEYE_ROOT`, glibc 2.31), with every symbol bound at load. The chroot shares this
+/// machine's network, so the function reaches LocalStack on 127.0.0.1; arguments and environment
+/// are the caller's to add.
+pub fn packaged_function_in_old_glibc_root(function: &str) -> std::process::Command {
+    let lambda_dir =
+        std::env::var("LAMBDA_DIR").expect("LAMBDA_DIR: the packaged functions (make e2e sets it)");
+    let root = std::env::var("MEDIAFLOW_BULLSEYE_ROOT").map(PathBuf::from).unwrap_or_else(|_| {
+        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/mediaflow/bullseye-root")
+    });
+    assert!(root.join(".complete").is_file(), "no bullseye root at {}: run `make package`", root.display());
+    let inside = format!("/opt/e2e/{function}");
+    std::fs::create_dir_all(root.join("opt/e2e")).expect("a folder in the root");
+    std::fs::copy(Path::new(&lambda_dir).join(function).join("bootstrap"), root.join(&inside[1..]))
+        .expect("the packaged bootstrap (make package)");
+    let mut command = std::process::Command::new("chroot");
+    command.arg(&root).arg(inside).env("LD_BIND_NOW", "1").env("TMPDIR", "/tmp");
+    command
+}
+
 /// A test file of the media crates, by path relative to `shared/`.
 pub fn data(relative: &str) -> Vec<u8> {
     let path = repo_root().join("shared").join(relative);

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
+use media_core::MediaKind;
 use pipeline::ports::AssetRepository;
 use pipeline::time::Timestamp;
 use pipeline::{Asset, AssetId, DerivativeRole};
@@ -88,6 +89,15 @@ pub fn run(args: DemoArgs) -> Result<bool> {
                     took.as_secs_f64()
                 ),
                 None => println!("{:<34} timed out after {}s", upload.file.display(), args.timeout),
+            }
+        }
+        for kind in [MediaKind::Image, MediaKind::Video] {
+            let mut times: Vec<Duration> = finished
+                .iter()
+                .filter_map(|(_, asset, took)| asset.as_ref().filter(|a| a.kind == kind).map(|_| *took))
+                .collect();
+            if let Some(summary) = latency_summary(&mut times) {
+                println!("upload → ready, {}: {summary}", format!("{kind:?}").to_lowercase());
             }
         }
         let derivatives_bucket = deployment.config.derivatives_bucket.clone();
@@ -248,4 +258,30 @@ async fn write_gallery(
     let page = out.join("index.html");
     std::fs::write(&page, html).with_context(|| format!("writing {}", page.display()))?;
     Ok(std::fs::canonicalize(&page).unwrap_or(page))
+}
+
+/// `p50 … p95 … (n=…)` of `times` (nearest rank), or `None` when there are none.
+fn latency_summary(times: &mut [Duration]) -> Option<String> {
+    times.sort();
+    let rank = |p: f64| times[((p * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1];
+    (!times.is_empty()).then(|| {
+        format!(
+            "p50 {:.1} s, p95 {:.1} s (n={})",
+            rank(0.50).as_secs_f64(),
+            rank(0.95).as_secs_f64(),
+            times.len()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_summary_takes_nearest_rank_percentiles() {
+        let mut times: Vec<Duration> = (1..=20).rev().map(Duration::from_secs).collect();
+        assert_eq!(latency_summary(&mut times).as_deref(), Some("p50 10.0 s, p95 19.0 s (n=20)"));
+        assert_eq!(latency_summary(&mut []), None);
+    }
 }

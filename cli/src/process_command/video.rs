@@ -8,7 +8,7 @@ use indicatif::ProgressBar;
 use media_core::{MediaKind, SNIFF_LEN, ThumbnailOptions};
 use media_video::{Rung, TranscodeOptions, VideoError, VideoLimits, X264Preset};
 
-use super::{Failure, format_name};
+use super::Failure;
 use crate::inputs::Input;
 use crate::report::OutputReport;
 
@@ -117,7 +117,7 @@ fn transcode_and_write(
             width: Some(thumbnail.width),
             height: Some(thumbnail.height),
             bytes: thumbnail.bytes.len() as u64,
-            format: format_name(thumbnail.format),
+            format: thumbnail.format.name().into(),
         });
     }
     for rendition in &outputs.renditions {
@@ -139,7 +139,7 @@ fn transcode_and_write(
     let metadata_path = dir.join("metadata.json");
     let json = serde_json::to_vec_pretty(probe).map_err(|e| Failure {
         kind: MediaKind::Video,
-        code: "internal",
+        code: "internal-error",
         message: e.to_string(),
     })?;
     std::fs::write(&metadata_path, json).map_err(|e| io(&metadata_path, e))?;

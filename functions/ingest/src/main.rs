@@ -7,5 +7,5 @@ use aws_adapters::function::{Function, run};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    run(Function::Ingest).await
+    run(Function::Ingest, None).await
 }

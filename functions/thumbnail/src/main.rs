@@ -8,5 +8,5 @@ use pipeline::JobKind;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    run(Function::Job(JobKind::Thumbnail)).await
+    run(Function::Job(JobKind::Thumbnail), None).await
 }

@@ -5,8 +5,9 @@
 
 use aws_adapters::function::{Function, run};
 use pipeline::JobKind;
+use pipeline_video::FfmpegVideoJobs;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    run(Function::Job(JobKind::Transcode)).await
+    run(Function::Job(JobKind::Transcode), Some(FfmpegVideoJobs::from_env)).await
 }

@@ -1,5 +1,6 @@
 //! Configuration from the environment: resource names (set by the template on every function)
-//! and the media settings.
+//! and the image settings. The video settings are read by `pipeline-video`, in the functions that
+//! handle videos.
 //!
 //! | variable | default | used by |
 //! |---|---|---|
@@ -12,31 +13,16 @@
 //! | `MEDIAFLOW_THUMBNAIL_SIZES` | `256,1024` | thumbnail, transcode (posters) |
 //! | `MEDIAFLOW_THUMBNAIL_FORMAT` | `jpeg` (`webp`) | thumbnail, transcode |
 //! | `MEDIAFLOW_THUMBNAIL_QUALITY` | `80` | thumbnail, transcode |
-//! | `MEDIAFLOW_RENDITIONS` | `1080,720,480` | transcode |
-//! | `MEDIAFLOW_HLS` | `true` | transcode |
-//! | `MEDIAFLOW_X264_PRESET` | `veryfast` | transcode |
 //! | `MEDIAFLOW_WORK_DIR` | the temp folder (`/tmp` on Lambda) | metadata, transcode |
-//! | `MEDIAFLOW_TRANSCODE_PIXELS_PER_SECOND` | `25000000` | transcode (Lambda deadline estimate) |
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use media_core::OutputFormat;
-use media_video::{Rung, X264Preset};
+pub use pipeline::config::ConfigError;
+use pipeline::config::parse_list;
 use pipeline::ports::JobQueueName;
 use pipeline::{JobKind, Settings};
-
-/// A variable that does not parse.
-#[derive(Debug, thiserror::Error)]
-#[error("environment variable {name}={value:?}: {reason}")]
-pub struct ConfigError {
-    /// The variable.
-    pub name: &'static str,
-    /// Its value.
-    pub value: String,
-    /// What is wrong with it.
-    pub reason: String,
-}
 
 /// Resource names and media settings.
 #[derive(Debug, Clone)]
@@ -107,25 +93,8 @@ impl Config {
             .thumbnails
             .validate()
             .map_err(|error| parse_error("MEDIAFLOW_THUMBNAIL_*", "", error.to_string()))?;
-        if let Some(value) = lookup("MEDIAFLOW_RENDITIONS") {
-            settings.ladder =
-                parse_list("MEDIAFLOW_RENDITIONS", &value)?.into_iter().map(Rung::for_height).collect();
-        }
-        if let Some(value) = lookup("MEDIAFLOW_HLS") {
-            settings.hls = matches!(value.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on");
-        }
-        if let Some(value) = lookup("MEDIAFLOW_X264_PRESET") {
-            settings.preset = value
-                .parse::<X264Preset>()
-                .map_err(|error| parse_error("MEDIAFLOW_X264_PRESET", &value, error.to_string()))?;
-        }
         if let Some(value) = lookup("MEDIAFLOW_WORK_DIR") {
             settings.work_dir = PathBuf::from(value);
-        }
-        if let Some(value) = lookup("MEDIAFLOW_TRANSCODE_PIXELS_PER_SECOND") {
-            settings.transcode_pixels_per_second = value.parse().map_err(|error| {
-                parse_error("MEDIAFLOW_TRANSCODE_PIXELS_PER_SECOND", &value, format!("{error}"))
-            })?;
         }
         Ok(Config {
             table: lookup("ASSETS_TABLE").unwrap_or_else(|| "mediaflow-assets".into()),
@@ -136,12 +105,6 @@ impl Config {
             settings,
         })
     }
-}
-
-fn parse_list(name: &'static str, value: &str) -> Result<Vec<u32>, ConfigError> {
-    value.split(',').map(|part| part.trim().parse::<u32>()).collect::<Result<Vec<_>, _>>().map_err(|error| {
-        ConfigError { name, value: value.into(), reason: format!("expected numbers: {error}") }
-    })
 }
 
 #[cfg(test)]
@@ -155,8 +118,6 @@ mod tests {
             ("THUMBNAIL_QUEUE_URL", "http://q/thumb"),
             ("MEDIAFLOW_THUMBNAIL_SIZES", "128, 512"),
             ("MEDIAFLOW_THUMBNAIL_FORMAT", "webp"),
-            ("MEDIAFLOW_RENDITIONS", "720,360"),
-            ("MEDIAFLOW_HLS", "false"),
         ]);
         let config = Config::from_lookup(|name| env.get(name).map(|v| v.to_string())).expect("valid");
         assert_eq!(config.table, "t");
@@ -168,8 +129,6 @@ mod tests {
         );
         assert_eq!(config.settings.thumbnails.sizes, vec![128, 512]);
         assert_eq!(config.settings.thumbnails.format, OutputFormat::Webp);
-        assert_eq!(config.settings.ladder.iter().map(|rung| rung.height).collect::<Vec<_>>(), vec![720, 360]);
-        assert!(!config.settings.hls);
         assert_eq!(config.event_bus, "default");
     }
 

@@ -12,9 +12,10 @@ use pipeline::batch::{batch_messages, batch_response, handle_batch};
 use pipeline::ports::JobQueueName;
 use pipeline::time::SystemClock;
 use pipeline::worker::{WorkerOptions, run_worker};
-use pipeline::{JobError, JobKind, Services};
+use pipeline::{JobError, JobKind, Services, VideoJobs};
 use tracing::{Instrument, info, info_span};
 
+use crate::config::ConfigError;
 use crate::{
     Config, DynamoAssetRepository, EventBridgePublisher, S3ObjectStore, SqsJobQueue, SqsMessageSource,
 };
@@ -48,7 +49,11 @@ enum Mode {
     },
 }
 
-/// The ports on AWS, from `config` and the SDK configuration.
+/// Builds a function's video jobs from the environment (`pipeline_video::FfmpegVideoJobs::from_env`),
+/// for the functions that handle videos; passed in by the binary so that the others never link FFmpeg.
+pub type VideoJobsFromEnv = fn() -> Result<Arc<dyn VideoJobs>, ConfigError>;
+
+/// The ports on AWS, from `config` and the SDK configuration (without video jobs).
 pub fn services(config: &Config, sdk: &aws_config::SdkConfig) -> Services {
     let mut queues = config.queues.clone();
     queues.retain(|queue, _| matches!(queue, JobQueueName::Job(_) | JobQueueName::TranscodeLong));
@@ -60,17 +65,19 @@ pub fn services(config: &Config, sdk: &aws_config::SdkConfig) -> Services {
         clock: Arc::new(SystemClock),
         metrics: Arc::new(crate::telemetry::EmfMetrics),
         settings: Arc::new(config.settings.clone()),
+        video: None,
     }
 }
 
 /// Runs `function`: on Lambda when started without arguments, as a queue worker with `worker`.
-pub async fn run(function: Function) -> Result<(), lambda_runtime::Error> {
+/// `video` builds the video jobs, for the functions that handle videos (transcode, metadata).
+pub async fn run(function: Function, video: Option<VideoJobsFromEnv>) -> Result<(), lambda_runtime::Error> {
     crate::telemetry::init();
     let args = Args::parse();
     let config = Config::from_env()?;
+    let video = video.map(|from_env| from_env()).transpose()?;
     let sdk = crate::sdk_config().await;
-    let services = services(&config, &sdk);
-    media_video::init();
+    let services = Services { video, ..services(&config, &sdk) };
     match args.mode {
         None => {
             info!(?function, "serving the Lambda Runtime API");

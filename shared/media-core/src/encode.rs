@@ -27,6 +27,15 @@ impl OutputFormat {
         }
     }
 
+    /// The format's name in records and JSON output (`jpeg`, `webp`), where the file extension
+    /// would say `jpg`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "jpeg",
+            OutputFormat::Webp => "webp",
+        }
+    }
+
     /// The IANA media type.
     pub fn mime_type(self) -> &'static str {
         match self {

@@ -13,7 +13,7 @@ pub enum PortErrorKind {
     /// Throttling, 5xx, timeouts, network: try again later.
     Unavailable,
     /// The service refused the request (permissions, validation): a configuration problem, retried
-    /// so the message ends in the DLQ where it can be redriven after a fix.
+    /// so the message ends in the DLQ where it can be redriven after a fix (code `access-denied`).
     Rejected,
 }
 
@@ -51,6 +51,9 @@ pub enum JobError {
     /// acknowledged. Never retried.
     #[error("{}: {}", .0.code, .0.message)]
     Permanent(Failure),
+    /// Media work failed on our side (an encoder, a muxer): retried, with the media crate's code.
+    #[error("{}: {}", .0.code, .0.message)]
+    Retryable(Failure),
     /// A service call failed: the message is retried and lands in the DLQ after maxReceiveCount.
     #[error(transparent)]
     Port(#[from] PortError),
@@ -79,9 +82,12 @@ impl JobError {
     /// A stable code for logs and job records.
     pub fn code(&self) -> &str {
         match self {
-            JobError::Permanent(failure) => &failure.code,
-            JobError::Port(error) if error.kind == PortErrorKind::NotFound => "not-found",
-            JobError::Port(_) => "service-unavailable",
+            JobError::Permanent(failure) | JobError::Retryable(failure) => &failure.code,
+            JobError::Port(error) => match error.kind {
+                PortErrorKind::NotFound => "not-found",
+                PortErrorKind::Unavailable => "service-unavailable",
+                PortErrorKind::Rejected => "access-denied",
+            },
             JobError::Io { .. } => "io-error",
             JobError::Busy(_) => "job-busy",
             JobError::Task(_) => "internal-error",
@@ -91,7 +97,7 @@ impl JobError {
     /// The error as a [`Failure`] to record.
     pub fn to_failure(&self) -> Failure {
         match self {
-            JobError::Permanent(failure) => failure.clone(),
+            JobError::Permanent(failure) | JobError::Retryable(failure) => failure.clone(),
             other => Failure::new(other.code(), other.to_string()),
         }
     }
@@ -104,18 +110,10 @@ impl JobError {
 }
 
 impl From<media_core::MediaError> for JobError {
+    /// Keeps the media core's code and retry class.
     fn from(error: media_core::MediaError) -> JobError {
-        JobError::Permanent(Failure::new(error.code(), error.to_string()))
-    }
-}
-
-impl From<media_video::VideoError> for JobError {
-    fn from(error: media_video::VideoError) -> JobError {
-        if error.is_retryable() {
-            JobError::Task(format!("{}: {error}", error.code()))
-        } else {
-            JobError::Permanent(Failure::new(error.code(), error.to_string()))
-        }
+        let failure = Failure::new(error.code(), error.to_string());
+        if error.is_retryable() { JobError::Retryable(failure) } else { JobError::Permanent(failure) }
     }
 }
 

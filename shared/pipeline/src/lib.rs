@@ -1,7 +1,8 @@
 //! The pure core of the mediaflow pipeline: the asset model, the ports the functions talk to,
-//! the use-cases (ingest, thumbnail, transcode, metadata), S3 event handling, batch handling with
-//! partial failures, and the SQS worker loop. No AWS SDK here: `aws-adapters` implements the
-//! ports on S3, DynamoDB, SQS and EventBridge.
+//! the use-cases (ingest, thumbnail, metadata), S3 event handling, batch handling with partial
+//! failures, and the SQS worker loop. No AWS SDK here: `aws-adapters` implements the ports on S3,
+//! DynamoDB, SQS and EventBridge. No FFmpeg either: the video jobs are behind the [`VideoJobs`]
+//! port, implemented by `pipeline-video`, so the functions that never see a video stay small.
 //!
 //! Delivery is at least once, so every use-case is idempotent: asset writes are conditional on the
 //! S3 event sequencer (an older event never overwrites a newer upload), jobs are claimed with
@@ -9,7 +10,10 @@
 //! per upload.
 
 pub mod batch;
+pub mod config;
 pub mod error;
+pub mod error_codes;
+pub mod job_support;
 pub mod model;
 pub mod ports;
 pub mod s3_event;
@@ -19,6 +23,7 @@ pub mod services;
 pub mod testing;
 pub mod time;
 mod usecases;
+pub mod video;
 pub mod worker;
 
 pub use error::{JobError, PortError, PortErrorKind};
@@ -27,4 +32,5 @@ pub use model::{
 };
 pub use sequencer::Sequencer;
 pub use services::{Services, Settings};
-pub use usecases::{estimate_transcode_seconds, handle_ingest_message, handle_job_message};
+pub use usecases::{handle_ingest_message, handle_job_message};
+pub use video::VideoJobs;

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use media_core::{Limits, ThumbnailOptions};
-use media_video::{Rung, VideoLimits, X264Preset};
 
+use crate::error::JobError;
 use crate::ports::{AssetRepository, EventPublisher, JobQueue, Metrics, ObjectStore};
 use crate::time::Clock;
+use crate::video::VideoJobs;
 
 /// The ports a use-case talks to.
 #[derive(Clone)]
@@ -27,6 +28,21 @@ pub struct Services {
     pub metrics: Arc<dyn Metrics>,
     /// Settings.
     pub settings: Arc<Settings>,
+    /// The video jobs, in the functions built with FFmpeg (transcode, metadata); `None` elsewhere.
+    pub video: Option<Arc<dyn VideoJobs>>,
+}
+
+impl Services {
+    /// The video jobs, or a retryable error when this binary was built without them: a video job
+    /// on such a function's queue is a deployment mistake, so the message goes to the DLQ, from
+    /// which it can be redriven once the right function consumes the queue.
+    pub fn video(&self) -> Result<&dyn VideoJobs, JobError> {
+        self.video.as_deref().ok_or_else(|| {
+            JobError::Task(
+                "this function is built without video support (FFmpeg); check the queue's consumer".into(),
+            )
+        })
+    }
 }
 
 /// Settings of the use-cases, with defaults that suit Lambda.
@@ -38,24 +54,12 @@ pub struct Settings {
     pub thumbnails: ThumbnailOptions,
     /// Image limits.
     pub image_limits: Limits,
-    /// Video limits.
-    pub video_limits: VideoLimits,
-    /// Rendition ladder.
-    pub ladder: Vec<Rung>,
-    /// x264 preset.
-    pub preset: X264Preset,
-    /// Whether to package HLS.
-    pub hls: bool,
     /// Folder for temporary files (Lambda: `/tmp`).
     pub work_dir: PathBuf,
     /// How long a claimed job is held when the caller has no deadline (worker mode).
     pub worker_lease: Duration,
     /// How often a running transcode writes its progress.
     pub progress_interval: Duration,
-    /// Measured transcode speed: output pixels (summed over renditions) encoded per second. The
-    /// transcode job sends a clip whose estimate does not fit in the remaining Lambda time to the
-    /// long-job queue.
-    pub transcode_pixels_per_second: f64,
     /// Time kept back from the Lambda deadline for uploads and bookkeeping.
     pub deadline_margin: Duration,
 }
@@ -67,14 +71,9 @@ impl Settings {
             derivatives_bucket: derivatives_bucket.into(),
             thumbnails: ThumbnailOptions::default(),
             image_limits: Limits::default(),
-            video_limits: VideoLimits::default(),
-            ladder: media_video::default_ladder(),
-            preset: X264Preset::default(),
-            hls: true,
             work_dir: std::env::temp_dir(),
             worker_lease: Duration::from_secs(6 * 3600),
             progress_interval: Duration::from_secs(5),
-            transcode_pixels_per_second: 25_000_000.0,
             deadline_margin: Duration::from_secs(20),
         }
     }

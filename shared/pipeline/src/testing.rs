@@ -501,6 +501,27 @@ pub struct MemoryPipeline {
 }
 
 impl MemoryPipeline {
+    /// Runs every queued job message through its handler until the queues are empty, as the job
+    /// functions would; returns the messages it ran. Panics on a job that fails.
+    pub async fn run_queued_jobs(&self) -> Vec<JobMessage> {
+        let mut ran = Vec::new();
+        loop {
+            let sent = self.queue.drain();
+            if sent.is_empty() {
+                return ran;
+            }
+            for (queue, message) in sent {
+                let JobQueueName::Job(kind) = queue else { continue };
+                let body = serde_json::to_string(&message).expect("a job message serialises");
+                let handled = crate::handle_job_message(&self.services, kind, &body, None).await;
+                if let Err(error) = handled {
+                    panic!("{kind} job failed: {error}");
+                }
+                ran.push(message);
+            }
+        }
+    }
+
     /// A pipeline writing derivatives to bucket `derivatives`, with `settings` adjusted by `adjust`.
     pub fn new(adjust: impl FnOnce(&mut Settings)) -> MemoryPipeline {
         let mut settings = Settings::new("derivatives");
@@ -519,7 +540,33 @@ impl MemoryPipeline {
             clock: clock.clone(),
             metrics: metrics.clone(),
             settings: Arc::new(settings),
+            video: None,
         };
         MemoryPipeline { objects, assets, queue, events, clock, metrics, services }
     }
+
+    /// The same pipeline with `video` running the video jobs.
+    pub fn with_video(mut self, video: Arc<dyn crate::VideoJobs>) -> MemoryPipeline {
+        self.services.video = Some(video);
+        self
+    }
+}
+
+/// The body of an S3 notification (as SQS delivers it to ingest) for one object, with the key
+/// encoded the way AWS encodes it: `+` for spaces, percent-encoding for the rest.
+pub fn s3_event_body(event_name: &str, bucket: &str, key: &str, sequencer: &str) -> String {
+    let encoded: String = key
+        .bytes()
+        .map(|byte| match byte {
+            b' ' => "+".to_owned(),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' => (byte as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    serde_json::json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "eventTime": "2024-05-01T12:00:00.000Z",
+        "eventName": event_name,
+        "s3": {"bucket": {"name": bucket}, "object": {"key": encoded, "size": 1, "sequencer": sequencer}}
+    }]})
+    .to_string()
 }

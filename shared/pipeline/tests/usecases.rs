@@ -2,12 +2,12 @@
 //! ingest → jobs → derivatives → completion, and the at-least-once cases (duplicates, stale
 //! events, re-uploads, removals, poison and retryable failures).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use pipeline::ports::{JobMessage, JobQueueName};
-use pipeline::testing::MemoryPipeline;
+use pipeline::ports::JobQueueName;
+use pipeline::testing::{MemoryPipeline, s3_event_body};
 use pipeline::{
     AssetId, AssetStatus, DerivativeRole, JobKind, JobStatus, handle_ingest_message, handle_job_message,
 };
@@ -24,46 +24,11 @@ fn photo() -> Vec<u8> {
 }
 
 fn event(name: &str, key: &str, sequencer: &str) -> String {
-    let encoded: String = url_encode(key);
-    serde_json::json!({"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "eventTime": "2024-05-01T12:00:00.000Z",
-        "eventName": name,
-        "s3": {"bucket": {"name": UPLOADS}, "object": {"key": encoded, "size": 1, "sequencer": sequencer}}
-    }]})
-    .to_string()
-}
-
-/// Encodes a key the way AWS does in events: `+` for spaces, percent-encoding for the rest.
-fn url_encode(key: &str) -> String {
-    key.bytes()
-        .map(|byte| match byte {
-            b' ' => "+".to_owned(),
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' => (byte as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+    s3_event_body(name, UPLOADS, key, sequencer)
 }
 
 fn upload(pipeline: &MemoryPipeline, key: &str, body: Vec<u8>) {
     pipeline.objects.insert(UPLOADS, key, body);
-}
-
-/// Runs every queued job message through its handler until the queues are empty; returns the
-/// messages it ran.
-async fn drain_jobs(pipeline: &MemoryPipeline) -> Vec<JobMessage> {
-    let mut ran = Vec::new();
-    loop {
-        let sent = pipeline.queue.drain();
-        if sent.is_empty() {
-            return ran;
-        }
-        for (queue, message) in sent {
-            let JobQueueName::Job(kind) = queue else { continue };
-            let body = serde_json::to_string(&message).expect("serialises");
-            handle_job_message(&pipeline.services, kind, &body, None).await.expect("job handled");
-            ran.push(message);
-        }
-    }
 }
 
 fn decoded_size(bytes: &[u8]) -> (u32, u32) {
@@ -87,7 +52,7 @@ async fn an_uploaded_photo_gets_thumbnails_metadata_and_one_ready_event() {
     assert_eq!(asset.status, AssetStatus::Processing);
     assert_eq!(asset.source.content_type.as_deref(), Some("image/jpeg"));
 
-    let ran = drain_jobs(&pipeline).await;
+    let ran = pipeline.run_queued_jobs().await;
     assert_eq!(ran.iter().map(|m| m.job).collect::<Vec<_>>(), vec![JobKind::Thumbnail, JobKind::Metadata]);
 
     let asset = pipeline.assets.all().pop().expect("asset");
@@ -198,7 +163,7 @@ async fn stale_events_and_late_jobs_never_overwrite_a_newer_upload() {
     let asset = pipeline.assets.all().pop().expect("asset");
     assert!(asset.jobs.values().all(|job| job.status == JobStatus::Pending), "{:?}", asset.jobs);
 
-    drain_jobs(&pipeline).await;
+    pipeline.run_queued_jobs().await;
     let asset = pipeline.assets.all().pop().expect("asset");
     assert_eq!(asset.status, AssetStatus::Ready);
     assert_eq!(asset.metadata.as_ref().map(|m| m["format"].clone()), Some("png".into()));
@@ -212,7 +177,7 @@ async fn removal_deletes_derivatives_and_beats_older_events() {
     handle_ingest_message(&pipeline.services, &event("ObjectCreated:Put", "gone.jpg", "01"))
         .await
         .expect("in");
-    drain_jobs(&pipeline).await;
+    pipeline.run_queued_jobs().await;
     assert_eq!(pipeline.objects.keys("derivatives").len(), 2);
 
     pipeline.objects.remove(UPLOADS, "gone.jpg");
@@ -242,7 +207,7 @@ async fn corrupt_and_unknown_files_fail_with_their_code_and_are_not_retried() {
     handle_ingest_message(&pipeline.services, &event("ObjectCreated:Put", "notes.txt", "01"))
         .await
         .expect("in");
-    drain_jobs(&pipeline).await; // every job message is acknowledged: drain_jobs expects Ok
+    pipeline.run_queued_jobs().await; // every job message is acknowledged: run_queued_jobs panics on an error
 
     let broken = pipeline.assets.all().into_iter().find(|a| a.source.key == "broken.jpg").expect("asset");
     assert_eq!(broken.status, AssetStatus::Failed);
@@ -290,73 +255,4 @@ async fn test_events_and_garbage_are_acknowledged() {
         handle_job_message(&pipeline.services, JobKind::Thumbnail, body, None).await.expect("acknowledged");
     }
     assert!(pipeline.assets.all().is_empty());
-}
-
-fn clip() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../media-video/tests/data/bigbuckbunny.mp4")
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_video_gets_a_poster_renditions_hls_and_its_probe() {
-    let work = tempfile::tempdir().expect("tempdir");
-    let pipeline = MemoryPipeline::new(|settings| {
-        settings.ladder = vec![media_video::Rung::for_height(240)];
-        settings.preset = media_video::X264Preset::Ultrafast;
-        settings.work_dir = work.path().to_owned();
-    });
-    upload(&pipeline, "clips/bunny.mp4", std::fs::read(clip()).expect("clip"));
-    handle_ingest_message(&pipeline.services, &event("ObjectCreated:Put", "clips/bunny.mp4", "01"))
-        .await
-        .expect("in");
-    let ran = drain_jobs(&pipeline).await;
-    assert_eq!(ran.iter().map(|m| m.job).collect::<Vec<_>>(), vec![JobKind::Transcode, JobKind::Metadata]);
-
-    let asset = pipeline.assets.all().pop().expect("asset");
-    assert_eq!(asset.status, AssetStatus::Ready, "{:?}", asset.jobs);
-    let id = &asset.id;
-    let keys = pipeline.objects.keys("derivatives");
-    for expected in ["poster-256.jpg", "240p.mp4", "hls/master.m3u8"] {
-        assert!(keys.contains(&format!("{id}/{expected}")), "{expected} missing from {keys:?}");
-    }
-    let rendition = asset.derivatives().find(|d| d.role == DerivativeRole::Rendition).expect("rendition");
-    assert_eq!(rendition.height, Some(240));
-    assert!(rendition.duration_seconds.is_some_and(|d| d > 1.0));
-    let poster = asset.derivatives().find(|d| d.role == DerivativeRole::Poster).expect("poster");
-    let (bytes, _) = pipeline.objects.object("derivatives", &poster.key).expect("poster stored");
-    assert_eq!(Some(decoded_size(&bytes)), poster.width.zip(poster.height));
-    let metadata = asset.metadata.as_ref().expect("probe");
-    assert_eq!(metadata["video"][0]["codec"], "h264");
-    assert!(work.path().read_dir().expect("work dir").next().is_none(), "temporary files removed");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_transcode_that_cannot_finish_before_the_deadline_goes_to_worker_mode() {
-    let work = tempfile::tempdir().expect("tempdir");
-    let pipeline = MemoryPipeline::new(|settings| {
-        settings.work_dir = work.path().to_owned();
-        settings.transcode_pixels_per_second = 1_000.0; // hopelessly slow
-        settings.deadline_margin = Duration::from_secs(1);
-    });
-    upload(&pipeline, "long.mp4", std::fs::read(clip()).expect("clip"));
-    handle_ingest_message(&pipeline.services, &event("ObjectCreated:Put", "long.mp4", "01"))
-        .await
-        .expect("in");
-    let (_, message) = pipeline
-        .queue
-        .drain()
-        .into_iter()
-        .find(|(q, _)| *q == JobQueueName::Job(JobKind::Transcode))
-        .expect("job");
-    let body = serde_json::to_string(&message).expect("json");
-    let deadline = SystemTime::now() + Duration::from_secs(60);
-    handle_job_message(&pipeline.services, JobKind::Transcode, &body, Some(deadline))
-        .await
-        .expect("deferred");
-
-    let sent = pipeline.queue.drain();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].0, JobQueueName::TranscodeLong);
-    let state = pipeline.assets.all().pop().expect("asset").jobs[&JobKind::Transcode].clone();
-    assert_eq!(state.status, JobStatus::Pending);
-    assert!(state.sent_to_worker, "the asset says where the job went");
 }

@@ -5,20 +5,13 @@ use std::time::{Duration, SystemTime};
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::error::JobError;
-use crate::model::{Derivative, Failure, JobKind, JobState, JobStatus};
+use crate::job_support::JobOutput;
+use crate::model::{Failure, JobKind, JobState, JobStatus};
 use crate::ports::{Claim, JobMessage, JobMetrics, JobResult};
 use crate::services::Services;
 use crate::time::Timestamp;
 use crate::usecases::completion::complete_asset;
-use crate::usecases::{metadata, thumbnail, transcode};
-
-/// What a job's attempt produced.
-pub(crate) enum JobOutput {
-    /// Finished: derivatives, and for the metadata job the metadata and checksum.
-    Done { derivatives: Vec<Derivative>, metadata: Option<serde_json::Value>, sha256: Option<String> },
-    /// Too long for the time left: sent to the long-job queue for worker mode.
-    SentToWorker,
-}
+use crate::usecases::{metadata, thumbnail};
 
 /// Handles one message of the `expected` job kind's queue. `deadline` is when the caller must
 /// have returned (Lambda's), `None` in worker mode.
@@ -74,7 +67,10 @@ async fn run_job(
     let output = match job {
         JobKind::Thumbnail => thumbnail::run(services, message).await,
         JobKind::Metadata => metadata::run(services, message).await,
-        JobKind::Transcode => transcode::run(services, message, deadline).await,
+        JobKind::Transcode => match services.video() {
+            Ok(video) => video.transcode(services, message, deadline).await,
+            Err(error) => Err(error),
+        },
     };
     let ended = services.clock.now();
     services.metrics.job_finished(&JobMetrics {
@@ -151,29 +147,6 @@ async fn discard_outputs(
     if deleted && !written.is_empty() {
         let bucket = &services.settings.derivatives_bucket;
         services.objects.delete_prefix(bucket, &message.asset_id.derivatives_prefix()).await?;
-    }
-    Ok(())
-}
-
-/// Runs CPU-bound media work on the blocking pool, inside the caller's span.
-pub(crate) async fn blocking<T, F>(work: F) -> Result<T, JobError>
-where
-    F: FnOnce() -> Result<T, JobError> + Send + 'static,
-    T: Send + 'static,
-{
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(work))
-        .await
-        .map_err(|error| JobError::Task(error.to_string()))?
-}
-
-/// Refuses an input over `max_bytes` before downloading it.
-pub(crate) fn check_size(message: &JobMessage, max_bytes: u64) -> Result<(), JobError> {
-    if message.size > max_bytes {
-        return Err(JobError::Permanent(Failure::new(
-            "too-large",
-            format!("the object is {} bytes, over the limit of {max_bytes}", message.size),
-        )));
     }
     Ok(())
 }

@@ -5,8 +5,6 @@ mod ingest;
 mod jobs;
 mod metadata;
 mod thumbnail;
-mod transcode;
 
 pub use ingest::handle_ingest_message;
 pub use jobs::handle_job_message;
-pub use transcode::estimate_transcode_seconds;

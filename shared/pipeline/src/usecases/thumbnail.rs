@@ -1,10 +1,10 @@
 //! The thumbnail job: one decode, every size, uploaded as `<asset id>/thumb-<size>.<ext>`.
 
 use crate::error::JobError;
+use crate::job_support::{JobOutput, blocking, check_size};
 use crate::model::{Derivative, DerivativeRole};
 use crate::ports::JobMessage;
 use crate::services::Services;
-use crate::usecases::jobs::{JobOutput, blocking, check_size};
 
 pub(crate) async fn run(services: &Services, message: &JobMessage) -> Result<JobOutput, JobError> {
     let settings = services.settings.clone();
@@ -30,7 +30,7 @@ pub(crate) async fn run(services: &Services, message: &JobMessage) -> Result<Job
         derivatives.push(Derivative {
             key,
             role: DerivativeRole::Thumbnail,
-            format: thumbnail.format.extension().to_owned(),
+            format: thumbnail.format.name().to_owned(),
             width: Some(thumbnail.width),
             height: Some(thumbnail.height),
             bytes,

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Builds the C libraries mediaflow links statically, from Debian's source packages, into a cache
+# outside the clone: x264 (H.264 encoder), dav1d (AV1 decoder), zimg (the `zscale` filter HDR tone
+# mapping needs) and a minimal FFmpeg 5.1 with only the demuxers, decoders, encoders, muxers and
+# filters the project uses. The CLI, every test, the benchmarks and the Lambda artifacts link this
+# one build, so what is tested is what ships.
+#
+#   scripts/build-static-libs.sh                 # build what is missing (idempotent), print the prefix
+#   scripts/build-static-libs.sh --print-prefix  # print the prefix of the newest complete build
+#
+# The prefix is keyed by the configure flags and the Debian source versions, so a flag change or a Debian update builds a new prefix and an unchanged one is
+# reused. `$MEDIAFLOW_STATIC_CACHE/current` points at the newest complete one; the Makefile hands
+# `<prefix>/lib/pkgconfig` to cargo as PKG_CONFIG_PATH (ffmpeg-sys-next's `static` feature).
+# About 6 minutes on two cores; nothing is downloaded but Debian's source packages.
+set -euo pipefail
+
+CACHE="${MEDIAFLOW_STATIC_CACHE:-$HOME/.cache/mediaflow/static}"
+JOBS="${JOBS:-$(nproc)}"
+log() { printf '[static-libs] %s\n' "$*" >&2; }
+
+if [[ "${1:-}" == "--print-prefix" ]]; then
+  readlink -f "$CACHE/current" 2>/dev/null || echo "$CACHE/missing"
+  exit 0
+fi
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+
+# ---------------------------------------------------------------- Debian sources and build tools
+# `apt-get source` needs deb-src entries: mirror the machine's own deb entries (deb822 or one-line).
+if ! apt-cache showsrc --only-source x264 2>/dev/null | grep -q '^Version:'; then
+  log "adding deb-src entries for apt-get source"
+  if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+    sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
+      "${sudo_cmd[@]}" tee /etc/apt/sources.list.d/mediaflow-deb-src.sources >/dev/null
+  else
+    grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | sed 's/^deb /deb-src /' |
+      "${sudo_cmd[@]}" tee /etc/apt/sources.list.d/mediaflow-deb-src.list >/dev/null
+  fi
+  "${sudo_cmd[@]}" apt-get update -qq
+fi
+tools=(dpkg-dev nasm meson ninja-build autoconf automake libtool pkg-config make gcc g++)
+missing=()
+for package in "${tools[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  log "installing build tools: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+source_version() {
+  apt-cache showsrc --only-source "$1" | awk '/^Version:/ {print $2}' | sort -V | tail -n 1
+}
+declare -A VERSION
+for package in x264 dav1d zimg ffmpeg; do
+  VERSION[$package]="$(source_version "$package")"
+  [[ -n "${VERSION[$package]}" ]] || { echo "no Debian source package $package (apt-get update?)" >&2; exit 1; }
+done
+
+# Everything that decides what is built: the recipe revision (bump it when a step changes), each
+# library's flags and each Debian source version.
+RECIPE=3
+X264_FLAGS=(--enable-static --enable-pic --disable-cli --disable-opencl --disable-avs --disable-swscale
+  --disable-lavf --disable-ffms --disable-gpac --disable-lsmash --bit-depth=8)
+DAV1D_FLAGS=(--buildtype=release --default-library=static -Db_staticpic=true -Denable_tools=false
+  -Denable_tests=false)
+ZIMG_FLAGS=(--enable-static --disable-shared --with-pic)
+# What users upload (containers and codecs of phones, cameras, screen recorders and the web), and
+# what the transcode writes: libx264 + AAC in MP4, M4A and fMP4 HLS; zscale + tonemap for HDR.
+demuxers=mov,matroska,avi,mpegts,mpegps,mp3,wav,flac,ogg,aac,ac3,eac3
+video_decoders=h264,hevc,vp8,vp9,libdav1d,mpeg4,mpeg1video,mpeg2video,prores,mjpeg
+audio_decoders=aac,aac_latm,mp3,mp3float,opus,vorbis,flac,ac3,eac3,alac
+pcm_decoders=pcm_s16le,pcm_s16be,pcm_s24le,pcm_s24be,pcm_s32le,pcm_s32be,pcm_f32le,pcm_f64le,pcm_u8,pcm_alaw,pcm_mulaw
+parsers=h264,hevc,vp8,vp9,av1,mpeg4video,mpegvideo,mpegaudio,aac,aac_latm,ac3,flac,opus,vorbis,mjpeg
+bsfs=aac_adtstoasc,h264_mp4toannexb,hevc_mp4toannexb,extract_extradata,vp9_superframe_split,av1_frame_split
+filters=buffer,buffersink,abuffer,abuffersink,format,aformat,scale,aresample,zscale,tonemap,null,anull
+FFMPEG_FLAGS=(--enable-static --disable-shared --enable-pic --disable-autodetect --disable-debug
+  --disable-programs --disable-doc --disable-network --disable-avdevice --disable-postproc
+  --disable-everything --enable-gpl --enable-libx264 --enable-libdav1d --enable-libzimg
+  --enable-protocol=file --enable-demuxer="$demuxers"
+  --enable-decoder="$video_decoders,$audio_decoders,$pcm_decoders"
+  --enable-parser="$parsers" --enable-bsf="$bsfs" --enable-filter="$filters"
+  --enable-encoder=libx264,aac --enable-muxer=mp4,ipod,hls)
+
+key="$(printf '%s\n' "$RECIPE" "${X264_FLAGS[*]}" "${DAV1D_FLAGS[*]}" "${ZIMG_FLAGS[*]}" "${FFMPEG_FLAGS[*]}" \
+  "${VERSION[x264]}" "${VERSION[dav1d]}" "${VERSION[zimg]}" "${VERSION[ffmpeg]}" | sha256sum | cut -c1-16)"
+PREFIX="$CACHE/ffmpeg-${VERSION[ffmpeg]#*:}-$key"
+PREFIX="${PREFIX//+/-}"
+if [[ -f "$PREFIX/.complete" ]]; then
+  ln -sfn "$PREFIX" "$CACHE/current"
+  echo "$PREFIX"
+  exit 0
+fi
+
+# ---------------------------------------------------------------- build
+WORK="$CACHE/build-$key"
+rm -rf "$WORK" "$PREFIX"
+mkdir -p "$WORK" "$PREFIX"
+export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
+fetch() { # fetch PACKAGE: Debian's source with Debian's patches applied; prints its folder
+  (cd "$WORK" && apt-get source -qq --only-source "$1=${VERSION[$1]}" >/dev/null 2>&1) ||
+    { echo "apt-get source $1=${VERSION[$1]} failed" >&2; exit 1; }
+  find "$WORK" -maxdepth 1 -mindepth 1 -type d -name "$1-*" | head -n 1
+}
+started=$SECONDS
+step() { # step NAME COMMAND...: runs in the current folder, output to a log shown only on failure
+  local name=$1; shift
+  if ! "$@" >"$WORK/$name.log" 2>&1; then
+    echo "$name failed; the end of $WORK/$name.log:" >&2
+    tail -n 30 "$WORK/$name.log" >&2
+    exit 1
+  fi
+}
+
+log "x264 ${VERSION[x264]}"
+cd "$(fetch x264)"
+step x264-configure ./configure --prefix="$PREFIX" "${X264_FLAGS[@]}"
+step x264-make make -j"$JOBS"
+step x264-install make install-lib-static
+
+log "dav1d ${VERSION[dav1d]}"
+cd "$(fetch dav1d)"
+step dav1d-setup meson setup build --prefix="$PREFIX" --libdir=lib "${DAV1D_FLAGS[@]}"
+step dav1d-install ninja -C build -j"$JOBS" install
+
+log "zimg ${VERSION[zimg]}"
+cd "$(fetch zimg)"
+step zimg-autoreconf autoreconf -fi
+step zimg-configure ./configure --prefix="$PREFIX" "${ZIMG_FLAGS[@]}"
+step zimg-make make -j"$JOBS"
+step zimg-install make install
+# zimg.pc names libstdc++ but not libm, which a static link needs too (FFmpeg's configure check fails).
+sed -i 's/^Libs.private:.*/& -lm/' "$PREFIX/lib/pkgconfig/zimg.pc"
+# zimg is C++, so its runtime is linked statically too: with GCC's libstdc++.a in the prefix, the
+# `-lstdc++` of zimg.pc resolves to it (pkg-config and rustc bundle it like the other archives), and
+# no final linker has to supply a C++ runtime (cargo-lambda's zig would substitute LLVM's libc++,
+# which lacks libstdc++'s symbols).
+cp "$(g++ -print-file-name=libstdc++.a)" "$PREFIX/lib/"
+# GCC 12's headers compile reads of glibc 2.32's `__libc_single_threaded` into C++ code (zimg and
+# libstdc++ both). Defining it here, as 0 ("threads may exist": atomics always used, which is
+# always correct), keeps the artifacts loadable on glibc 2.31 and provided.al2023's 2.34.
+echo 'char __libc_single_threaded = 0;' | gcc -x c -c -fPIC -O2 -o "$WORK/single_threaded.o" -
+ar rcs "$PREFIX/lib/libzimg.a" "$WORK/single_threaded.o"
+
+log "ffmpeg ${VERSION[ffmpeg]}"
+cd "$(fetch ffmpeg)"
+step ffmpeg-configure ./configure --prefix="$PREFIX" --pkg-config-flags=--static \
+  --extra-cflags="-I$PREFIX/include" --extra-ldflags="-L$PREFIX/lib" "${FFMPEG_FLAGS[@]}"
+step ffmpeg-make make -j"$JOBS"
+step ffmpeg-install make install
+
+cd "$CACHE"
+# Keep only what linking needs, and only the newest build.
+rm -rf "$PREFIX/share" "$PREFIX/bin" "$WORK"
+touch "$PREFIX/.complete"
+ln -sfn "$PREFIX" "$CACHE/current"
+find "$CACHE" -mindepth 1 -maxdepth 1 -name 'ffmpeg-*' ! -path "$PREFIX" -exec rm -rf {} +
+log "built in $((SECONDS - started)) s"
+echo "$PREFIX"

@@ -1,0 +1,106 @@
+//! What every job's use-case shares: its output type, the blocking pool, the size check before a
+//! download, and temporary downloads. Public because the video jobs live in their own crate
+//! (`pipeline-video`), so that functions which never see a video carry no FFmpeg.
+
+use tracing::Span;
+
+use crate::error::JobError;
+use crate::model::{Derivative, Failure};
+use crate::ports::JobMessage;
+use crate::services::Services;
+
+/// What a job's attempt produced.
+#[derive(Debug)]
+pub enum JobOutput {
+    /// Finished: derivatives, and for the metadata job the metadata and checksum.
+    Done {
+        /// Files written to the derivatives bucket.
+        derivatives: Vec<Derivative>,
+        /// The metadata job's result, recorded on the asset.
+        metadata: Option<serde_json::Value>,
+        /// The metadata job's SHA-256 of the source, indexed for duplicate search.
+        sha256: Option<String>,
+    },
+    /// Too long for the time left: sent to the long-job queue for worker mode.
+    SentToWorker,
+}
+
+/// Runs CPU-bound media work on the blocking pool, inside the caller's span, so decoding never
+/// stalls the runtime's threads (the visibility heartbeats and progress writes run there). A panic
+/// of that work is the input's doing (the media code has no other state): it becomes the permanent
+/// `media-panic` failure instead of a retry that would panic again until the message is
+/// dead-lettered.
+pub async fn blocking<T, F>(work: F) -> Result<T, JobError>
+where
+    F: FnOnce() -> Result<T, JobError> + Send + 'static,
+    T: Send + 'static,
+{
+    let span = Span::current();
+    match tokio::task::spawn_blocking(move || span.in_scope(work)).await {
+        Ok(result) => result,
+        Err(error) if error.is_panic() => {
+            let payload = error.into_panic();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into());
+            Err(JobError::Permanent(Failure::new("media-panic", message)))
+        }
+        Err(error) => Err(JobError::Task(error.to_string())),
+    }
+}
+
+/// Refuses an input over `max_bytes` before downloading it.
+pub fn check_size(message: &JobMessage, max_bytes: u64) -> Result<(), JobError> {
+    if message.size > max_bytes {
+        return Err(JobError::Permanent(Failure::new(
+            "too-large",
+            format!("the object is {} bytes, over the limit of {max_bytes}", message.size),
+        )));
+    }
+    Ok(())
+}
+
+/// Downloads the job's object into a temporary file in the work folder (removed when dropped),
+/// after checking that the object, and room for outputs of about its size, fit in the free space.
+pub async fn download_to_temp(
+    services: &Services,
+    message: &JobMessage,
+) -> Result<tempfile::NamedTempFile, JobError> {
+    let work_dir = &services.settings.work_dir;
+    let free = rustix::fs::statvfs(work_dir)
+        .map(|stats| stats.f_bavail.saturating_mul(stats.f_frsize))
+        .map_err(|errno| JobError::Io { context: "reading the free space".into(), source: errno.into() })?;
+    let needed = message.size.saturating_mul(2);
+    if needed > free {
+        return Err(JobError::Permanent(Failure::new(
+            "too-large",
+            format!("the object is {} bytes; {free} bytes of temporary storage are free", message.size),
+        )));
+    }
+    let file = tempfile::Builder::new()
+        .prefix("mediaflow-source-")
+        .tempfile_in(work_dir)
+        .map_err(JobError::io("creating a temporary file"))?;
+    services.objects.download(&message.bucket, &message.key, file.path()).await?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_in_media_work_is_a_permanent_coded_failure() {
+        let outcome: Result<(), JobError> = blocking(|| panic!("index out of bounds in a decoder")).await;
+        match outcome {
+            Err(JobError::Permanent(failure)) => {
+                assert_eq!(failure.code, "media-panic");
+                assert!(failure.message.contains("index out of bounds"), "{}", failure.message);
+            }
+            other => panic!("expected a permanent media-panic, got {other:?}"),
+        }
+        assert_eq!(blocking(|| Ok(7)).await.ok(), Some(7));
+    }
+}
