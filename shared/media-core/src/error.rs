@@ -90,6 +90,32 @@ impl MediaError {
         }
     }
 
+    /// One value of every variant, for the project's test that checks each code and retry class
+    /// against its table of codes (`pipeline::error_codes`). A new variant does not compile here
+    /// until it is listed.
+    #[doc(hidden)]
+    pub fn one_of_each_variant() -> Vec<MediaError> {
+        let all = vec![
+            MediaError::UnsupportedFormat { format: None, reason: "x".into() },
+            MediaError::CorruptInput { format: MediaFormat::Jpeg, reason: "x".into() },
+            MediaError::TruncatedInput { format: MediaFormat::Jpeg, reason: "x".into() },
+            MediaError::TooLarge { kind: LimitKind::Width, actual: Some(2), limit: 1 },
+            MediaError::InvalidOptions("x".into()),
+            MediaError::EncodeFailed { format: "jpeg", reason: "x".into() },
+        ];
+        for error in &all {
+            match error {
+                MediaError::UnsupportedFormat { .. }
+                | MediaError::CorruptInput { .. }
+                | MediaError::TruncatedInput { .. }
+                | MediaError::TooLarge { .. }
+                | MediaError::InvalidOptions(_)
+                | MediaError::EncodeFailed { .. } => {}
+            }
+        }
+        all
+    }
+
     /// Classifies a decoder's message: end-of-data wording means truncated, anything else corrupt.
     pub(crate) fn from_decoder(format: MediaFormat, reason: impl std::fmt::Display) -> Self {
         let reason = reason.to_string();

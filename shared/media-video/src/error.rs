@@ -132,6 +132,44 @@ impl VideoError {
         }
     }
 
+    /// One value of every variant, for the project's test that checks each code and retry class
+    /// against its table of codes (`pipeline::error_codes`). A new variant does not compile here
+    /// until it is listed.
+    #[doc(hidden)]
+    pub fn one_of_each_variant() -> Vec<VideoError> {
+        let all = vec![
+            VideoError::UnsupportedFormat { reason: "x".into() },
+            VideoError::UnsupportedCodec { stream: "video", codec: "x".into() },
+            VideoError::CorruptInput { reason: "x".into() },
+            VideoError::TruncatedInput { reason: "x".into() },
+            VideoError::TooLarge { kind: VideoLimitKind::Width, actual: 2, limit: 1 },
+            VideoError::NoVideoStream,
+            VideoError::NoMediaStream,
+            VideoError::DeadlineExceeded { stage: "x" },
+            VideoError::InvalidOptions("x".into()),
+            VideoError::Thumbnail(media_core::MediaError::InvalidOptions("x".into())),
+            VideoError::EncodeFailed { operation: "x".into(), reason: "x".into() },
+            VideoError::Io { path: PathBuf::from("x"), source: std::io::Error::other("x") },
+        ];
+        for error in &all {
+            match error {
+                VideoError::UnsupportedFormat { .. }
+                | VideoError::UnsupportedCodec { .. }
+                | VideoError::CorruptInput { .. }
+                | VideoError::TruncatedInput { .. }
+                | VideoError::TooLarge { .. }
+                | VideoError::NoVideoStream
+                | VideoError::NoMediaStream
+                | VideoError::DeadlineExceeded { .. }
+                | VideoError::InvalidOptions(_)
+                | VideoError::Thumbnail(_)
+                | VideoError::EncodeFailed { .. }
+                | VideoError::Io { .. } => {}
+            }
+        }
+        all
+    }
+
     /// Whether trying the same job again could succeed. Everything about the input itself is
     /// permanent. A passed deadline is not retryable as-is either: the same job on the same worker
     /// would hit it again, so the pipeline should hand it to a longer-running worker instead.
