@@ -101,7 +101,7 @@ export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
 fetch() { # fetch PACKAGE: Debian's source with Debian's patches applied; prints its folder
   (cd "$WORK" && apt-get source -qq --only-source "$1=${VERSION[$1]}" >/dev/null 2>&1) ||
     { echo "apt-get source $1=${VERSION[$1]} failed" >&2; exit 1; }
-  find "$WORK" -maxdepth 1 -mindepth 1 -type d -name "$1-*" | head -n 1
+  find "$WORK" -maxdepth 1 -mindepth 1 -type d -name "$1-*" -print -quit
 }
 started=$SECONDS
 step() { # step NAME COMMAND...: runs in the current folder, output to a log shown only on failure

@@ -30,7 +30,7 @@ if [[ ! -f "$ROOT/.complete" ]]; then
   debootstrap --variant=minbase bullseye "$ROOT" "$mirror" >/dev/null || fail "debootstrap bullseye failed"
   touch "$ROOT/.complete"
 fi
-root_glibc="$(chroot "$ROOT" ldd --version | head -n 1 | grep -oE '[0-9]+\.[0-9]+$')"
+root_glibc="$(chroot "$ROOT" ldd --version | awk 'NR == 1 { print $NF }')"
 
 for dir in "$@"; do
   name="$(basename "$dir")"
