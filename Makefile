@@ -19,12 +19,14 @@ VENV := .venv
 LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
 	AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 MEDIAFLOW_STACK=$(STACK)
 # The local stack: short timeouts and visibility timeouts so retries come back in seconds, and a
-# smaller ladder so videos transcode quickly on two cores.
+# smaller ladder so videos transcode quickly on two cores. Each visibility timeout is a little above
+# its function's timeout (AWS's defaults are 6x): a job's lease ends at its invocation's deadline,
+# so the redelivery of a crashed invocation's message finds the job free to take over.
 LOCAL_PARAMS := --param MaxReceiveCount=3 \
-	--param IngestTimeout=30 --param IngestQueueVisibilityTimeout=30 \
-	--param ThumbnailTimeout=15 --param ThumbnailQueueVisibilityTimeout=15 \
-	--param MetadataTimeout=30 --param MetadataQueueVisibilityTimeout=30 \
-	--param TranscodeTimeout=300 --param TranscodeQueueVisibilityTimeout=300 \
+	--param IngestTimeout=30 --param IngestQueueVisibilityTimeout=35 \
+	--param ThumbnailTimeout=15 --param ThumbnailQueueVisibilityTimeout=20 \
+	--param MetadataTimeout=30 --param MetadataQueueVisibilityTimeout=35 \
+	--param TranscodeTimeout=300 --param TranscodeQueueVisibilityTimeout=310 \
 	--param Renditions=720,480 --param ReservedConcurrencyEnabled=true
 
 .PHONY: deps setup build package check-package up deploy deploy-function down demo test lint unit cfn-lint e2e bench fmt clean

@@ -26,5 +26,6 @@ echo "== end-to-end tests"
 # The CLI runs `mediaflow dlq redrive` in a test; the functions are the packaged release artifacts.
 "$CARGO" build -p mediaflow-cli
 "$CARGO" test -p e2e --test pipeline -- --nocapture
-# Last: a redeploy stops the function's running process, which would disturb the tests above.
+# On their own: these kill or replace the functions' processes, which would disturb the tests above.
+"$CARGO" test -p e2e --test crash -- --nocapture
 "$CARGO" test -p e2e --test redeploy -- --nocapture

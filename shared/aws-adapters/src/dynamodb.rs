@@ -253,7 +253,7 @@ impl AssetRepository for DynamoAssetRepository {
         }
         Ok(match asset.jobs.get(&job).map(|state| state.status) {
             None => Claim::Stale,
-            Some(JobStatus::Done | JobStatus::Failed) => Claim::Finished,
+            Some(JobStatus::Done | JobStatus::Failed) => Claim::Finished(Box::new(asset)),
             Some(JobStatus::Running | JobStatus::Pending) => Claim::Busy,
         })
     }

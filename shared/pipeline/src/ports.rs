@@ -66,8 +66,8 @@ pub enum Recorded {
 pub enum Claim {
     /// This delivery holds the job until the lease ends; the asset as it is now.
     Claimed(Box<Asset>),
-    /// The job already ended (a duplicate delivery): acknowledge.
-    Finished,
+    /// The job already ended (a duplicate delivery); the asset as it is now.
+    Finished(Box<Asset>),
     /// Another delivery holds an unexpired lease.
     Busy,
     /// The asset changed (re-uploaded or deleted) since the job was enqueued: acknowledge.

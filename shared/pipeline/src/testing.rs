@@ -219,7 +219,7 @@ impl AssetRepository for MemoryAssetRepository {
         }
         let Some(state) = asset.jobs.get_mut(&job) else { return Ok(Claim::Stale) };
         match state.status {
-            JobStatus::Done | JobStatus::Failed => return Ok(Claim::Finished),
+            JobStatus::Done | JobStatus::Failed => return Ok(Claim::Finished(Box::new(asset.clone()))),
             JobStatus::Running if state.lease_until.is_some_and(|lease| lease > now) => {
                 return Ok(Claim::Busy);
             }

@@ -9,7 +9,8 @@ use std::time::Duration;
 use pipeline::ports::JobQueueName;
 use pipeline::testing::{MemoryPipeline, s3_event_body};
 use pipeline::{
-    AssetId, AssetStatus, DerivativeRole, JobKind, JobStatus, handle_ingest_message, handle_job_message,
+    AssetId, AssetStatus, DerivativeRole, JobKind, JobState, JobStatus, handle_ingest_message,
+    handle_job_message,
 };
 
 const UPLOADS: &str = "uploads";
@@ -130,6 +131,40 @@ async fn a_running_job_is_not_taken_over_until_its_lease_expires() {
     let asset = pipeline.assets.all().pop().expect("asset");
     assert_eq!(asset.jobs[&message.job].status, JobStatus::Done);
     assert_eq!(asset.jobs[&message.job].attempts, 2);
+}
+
+#[tokio::test]
+async fn a_job_whose_process_died_before_completing_the_upload_is_completed_by_its_next_delivery() {
+    let pipeline = MemoryPipeline::new(|_| {});
+    upload(&pipeline, "a.jpg", photo());
+    handle_ingest_message(&pipeline.services, &event("ObjectCreated:Put", "a.jpg", "01"))
+        .await
+        .expect("ingested");
+    let mut jobs = pipeline.queue.drain();
+    let (_, last) = jobs.pop().expect("two jobs");
+    for (_, message) in jobs {
+        let body = serde_json::to_string(&message).expect("json");
+        handle_job_message(&pipeline.services, message.job, &body, None).await.expect("job ran");
+    }
+    // The last job's process claims it and records its end, then dies before completing the upload.
+    let assets = &pipeline.services.assets;
+    let now = pipeline.services.clock.now();
+    let claim = assets.claim_job(&last.asset_id, &last.sequencer, last.job, now, now).await;
+    assert!(matches!(claim, Ok(pipeline::ports::Claim::Claimed(_))), "{claim:?}");
+    let state = JobState { status: JobStatus::Done, attempts: 1, ..JobState::pending() };
+    let result = pipeline::ports::JobResult { state, metadata: None, sha256: None };
+    assets.finish_job(&last.asset_id, &last.sequencer, last.job, result, now).await.expect("recorded");
+    assert_eq!(pipeline.assets.all()[0].status, AssetStatus::Processing, "not completed yet");
+    assert!(pipeline.events.events().is_empty());
+
+    // SQS delivers the message again (the invocation failed): the job is finished, the upload is
+    // completed now, and a further delivery publishes nothing more.
+    let body = serde_json::to_string(&last).expect("json");
+    for _ in 0..2 {
+        handle_job_message(&pipeline.services, last.job, &body, None).await.expect("acknowledged");
+    }
+    assert_eq!(pipeline.assets.all()[0].status, AssetStatus::Ready);
+    assert_eq!(pipeline.events.events().len(), 1, "one completion event");
 }
 
 #[tokio::test]

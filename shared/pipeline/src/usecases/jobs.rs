@@ -1,6 +1,6 @@
 //! The life of one job message: claim, run, record, complete.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use tracing::{Instrument, info, info_span, warn};
 
@@ -46,14 +46,24 @@ async fn run_job(
 ) -> Result<(), JobError> {
     let (id, sequencer, job) = (&message.asset_id, &message.sequencer, message.job);
     let started = services.clock.now();
+    // A Lambda invocation cannot outlive its deadline, so the lease ends there: when the process
+    // dies mid-job (crash, OOM kill, timeout), the message's next delivery, which comes after the
+    // queue's visibility timeout (at or above the function timeout), takes the job over instead
+    // of finding it busy until the message is dead-lettered.
     let lease_until = match deadline {
-        Some(deadline) => Timestamp::from(deadline).plus(Duration::from_secs(30)),
+        Some(deadline) => Timestamp::from(deadline),
         None => started.plus(services.settings.worker_lease),
     };
     let asset = match services.assets.claim_job(id, sequencer, job, started, lease_until).await? {
         Claim::Claimed(asset) => asset,
-        Claim::Finished => {
+        Claim::Finished(asset) => {
             info!("duplicate delivery of a finished job");
+            // The delivery that finished the job may have died before it completed the upload
+            // (final status and event): complete it now. complete_asset publishes at most once.
+            let completed = asset.completed_sequencer.as_ref() == Some(&asset.source.sequencer);
+            if let Some(status) = asset.final_status().filter(|_| !completed) {
+                complete_asset(services, &asset, status).await?;
+            }
             return Ok(());
         }
         Claim::Stale => {
