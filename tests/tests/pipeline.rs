@@ -48,7 +48,7 @@ async fn check_derivatives(stack: &Stack, asset: &Asset) {
                     );
                 }
             }
-            DerivativeRole::Audio | DerivativeRole::HlsSegment => {}
+            DerivativeRole::Audio => {}
         }
     }
 }
@@ -337,7 +337,7 @@ async fn worker_mode_runs_long_transcodes_from_its_queue_and_stops_cleanly_on_si
 }
 
 #[tokio::test]
-async fn a_burst_of_200_uploads_completes_with_nothing_lost_within_the_concurrency_limits() {
+async fn a_burst_of_200_uploads_completes_with_nothing_lost() {
     let stack = Stack::connect().await;
     let files = [
         "media-core/tests/data/inputs/png-palette.png",
@@ -373,29 +373,8 @@ async fn a_burst_of_200_uploads_completes_with_nothing_lost_within_the_concurren
         assert_eq!(stack.queue_depth(stack.output(dlq)).await, 0, "{dlq}");
     }
 
-    // Concurrency, as the executor plugin measured it: function processes alive at once.
-    let stats_path = std::env::var("MEDIAFLOW_EXECUTOR_STATS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| e2e::repo_root().join(".localstack/executor-stats.json"));
-    let stats: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&stats_path).expect("executor stats")).expect("stats json");
-    for (function, parameter) in [
-        ("ingest", "IngestMaximumConcurrency"),
-        ("thumbnail", "ThumbnailMaximumConcurrency"),
-        ("metadata", "MetadataMaximumConcurrency"),
-    ] {
-        let name = format!("{}-{function}", stack.name);
-        let entry = &stats["functions"][&name];
-        let peak = entry["peak"].as_u64().expect("peak recorded");
-        let in_flight = entry["peak_in_flight"].as_u64().expect("peak in flight");
-        let limit = stack.number(parameter);
-        println!(
-            "e2e concurrency {name}: peak processes {peak}, peak invocations {in_flight}, MaximumConcurrency {limit}, invocations {}",
-            entry["invocations"]
-        );
-        assert!(peak >= 1 && peak <= limit, "{name}: {peak} processes at once, limit {limit}");
-        assert!(in_flight <= limit, "{name}: {in_flight} invocations at once, limit {limit}");
-    }
+    // No claim about MaximumConcurrency here: LocalStack 4.13 runs one batch per mapping at a time
+    // whatever the limit says, so no assertion about it could fail on this stack.
 }
 
 fn percentile_ms(values: &[Duration], p: f64) -> u128 {

@@ -219,7 +219,7 @@ async fn write_gallery(
                         escape(&label)
                     );
                 }
-                DerivativeRole::HlsPlaylist | DerivativeRole::HlsSegment => {
+                DerivativeRole::HlsPlaylist => {
                     let _ = write!(html, "<div><a href=\"{src}\">{}</a></div>", escape(&label));
                 }
             }

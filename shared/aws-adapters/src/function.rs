@@ -3,13 +3,12 @@
 //! itself and runs the same handler (jobs past Lambda's 15 minutes, or off AWS).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use clap::Parser;
 use lambda_runtime::{LambdaEvent, service_fn};
 use pipeline::batch::{batch_messages, batch_response, handle_batch};
-use pipeline::ports::JobQueueName;
 use pipeline::time::SystemClock;
 use pipeline::worker::{WorkerOptions, run_worker};
 use pipeline::{JobError, JobKind, Services, VideoJobs};
@@ -55,12 +54,10 @@ pub type VideoJobsFromEnv = fn() -> Result<Arc<dyn VideoJobs>, ConfigError>;
 
 /// The ports on AWS, from `config` and the SDK configuration (without video jobs).
 pub fn services(config: &Config, sdk: &aws_config::SdkConfig) -> Services {
-    let mut queues = config.queues.clone();
-    queues.retain(|queue, _| matches!(queue, JobQueueName::Job(_) | JobQueueName::TranscodeLong));
     Services {
         objects: Arc::new(S3ObjectStore::new(crate::s3_client(sdk))),
         assets: Arc::new(DynamoAssetRepository::new(aws_sdk_dynamodb::Client::new(sdk), &config.table)),
-        queue: Arc::new(SqsJobQueue::new(aws_sdk_sqs::Client::new(sdk), queues)),
+        queue: Arc::new(SqsJobQueue::new(aws_sdk_sqs::Client::new(sdk), config.queues.clone())),
         events: Arc::new(EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), &config.event_bus)),
         clock: Arc::new(SystemClock),
         metrics: Arc::new(crate::telemetry::EmfMetrics),
@@ -107,7 +104,7 @@ async fn handle_lambda_batch(
     services: &Services,
     event: LambdaEvent<SqsEvent>,
 ) -> SqsBatchResponse {
-    let deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+    let deadline = event.context.deadline();
     let span =
         info_span!("batch", request_id = %event.context.request_id, records = event.payload.records.len());
     let failed = handle_batch(batch_messages(event.payload), |body| {

@@ -79,10 +79,14 @@ mod tests {
         let document = EmfMetrics::document(&metrics, 1_700_000_000_000);
         assert_eq!(document["Failed"], 1);
         assert_eq!(document["Outcome"], "corrupt-input");
-        let declared =
-            document["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().cloned().unwrap_or_default();
-        for metric in declared {
-            let name = metric["Name"].as_str().unwrap_or_default();
+        let declared: Vec<&str> = document["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .expect("metrics declared at _aws.CloudWatchMetrics[0].Metrics, where CloudWatch reads them")
+            .iter()
+            .map(|metric| metric["Name"].as_str().expect("a metric's name"))
+            .collect();
+        assert_eq!(declared, ["Processed", "Failed", "DurationMs", "BytesIn", "BytesOut"]);
+        for name in declared {
             assert!(document[name].is_number(), "{name} declared but missing");
         }
     }

@@ -193,7 +193,7 @@ impl Failure {
 pub struct Derivative {
     /// Object key in the derivatives bucket, `<asset id>/...`.
     pub key: String,
-    /// What it is: `thumbnail`, `poster`, `rendition`, `audio`, `hls-playlist`, `hls-segment`.
+    /// What it is: `thumbnail`, `poster`, `rendition`, `audio`, `hls-playlist`.
     pub role: DerivativeRole,
     /// File format (`jpeg`, `webp`, `mp4`, `m3u8`, `m4a`, `ts`, `m4s`).
     pub format: String,
@@ -222,10 +222,9 @@ pub enum DerivativeRole {
     Rendition,
     /// The AAC rendition of an audio-only input.
     Audio,
-    /// An HLS playlist (master or variant).
+    /// An HLS playlist (master or variant). Segments are uploaded next to it but not recorded:
+    /// the playlists list them, and a long video's item stays far below DynamoDB's 400 KB.
     HlsPlaylist,
-    /// An HLS media segment or init segment.
-    HlsSegment,
 }
 
 /// The state of one job of the asset's current upload.
