@@ -120,14 +120,7 @@ async fn real_images_and_a_video_reach_ready_with_every_derivative_and_one_event
 /// event time; the key encoded the AWS way).
 fn s3_event(bucket: &str, key: &str, name: &str, sequencer: &Sequencer) -> String {
     let (s3_sequencer, time) = sequencer.parts();
-    let encoded: String = key
-        .bytes()
-        .map(|b| match b {
-            b' ' => "+".to_owned(),
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect();
+    let encoded = pipeline::s3_event::encode_key(key);
     serde_json::json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": name,
         "eventTime": time.to_string(),
         "s3": {"bucket": {"name": bucket}, "object": {"key": encoded, "size": 1, "sequencer": s3_sequencer}}}]})

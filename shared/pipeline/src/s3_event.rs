@@ -154,6 +154,19 @@ pub fn decode_key(encoded: &str) -> Result<String, S3EventError> {
         .map_err(|_| S3EventError::BadKey(encoded.to_owned()))
 }
 
+/// Encodes an object key the way AWS does in S3 events (`+` for a space, percent-encoding for
+/// everything but unreserved characters and `/`): what [`decode_key`] undoes. For the tests that
+/// play S3's part.
+pub fn encode_key(key: &str) -> String {
+    key.bytes()
+        .map(|byte| match byte {
+            b' ' => "+".to_owned(),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' => (byte as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +187,10 @@ mod tests {
         assert_eq!(decode_key("a%2Fb%2Fc.jpg").ok().as_deref(), Some("a/b/c.jpg"));
         assert_eq!(decode_key("caf%C3%A9/%E5%86%99%E7%9C%9F.jpg").ok().as_deref(), Some("café/写真.jpg"));
         assert!(matches!(decode_key("bad%FF"), Err(S3EventError::BadKey(_))));
+        for key in ["my photo +1.jpg", "a/b/c.jpg", "café/写真 (1).jpg"] {
+            assert_eq!(decode_key(&encode_key(key)).ok().as_deref(), Some(key));
+        }
+        assert_eq!(encode_key("my photo +1.jpg"), "my+photo+%2B1.jpg");
     }
 
     #[test]

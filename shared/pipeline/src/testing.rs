@@ -553,16 +553,9 @@ impl MemoryPipeline {
 }
 
 /// The body of an S3 notification (as SQS delivers it to ingest) for one object, with the key
-/// encoded the way AWS encodes it: `+` for spaces, percent-encoding for the rest.
+/// encoded the way AWS encodes it.
 pub fn s3_event_body(event_name: &str, bucket: &str, key: &str, sequencer: &str) -> String {
-    let encoded: String = key
-        .bytes()
-        .map(|byte| match byte {
-            b' ' => "+".to_owned(),
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' => (byte as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect();
+    let encoded = crate::s3_event::encode_key(key);
     serde_json::json!({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "eventTime": "2024-05-01T12:00:00.000Z",
         "eventName": event_name,
