@@ -87,8 +87,9 @@ lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-unit: deps
-	$(CARGO) test --workspace --exclude e2e
+## Unit and use-case tests; the use-case scenarios also run on DynamoDB Local (from `setup`).
+unit: setup
+	scripts/with-dynamodb-local.sh $(CARGO) test --workspace --exclude e2e
 
 cfn-lint: setup
 	$(VENV)/bin/cfn-lint infra/template.yaml

@@ -272,6 +272,7 @@ async fn asset_with_pending_job(
             size: 1,
             content_type: None,
             sequencer: sequencer.clone(),
+            received_at: now,
         },
         kind,
         status: AssetStatus::Processing,

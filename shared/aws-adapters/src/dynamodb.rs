@@ -27,6 +27,10 @@ pub const STATUS_INDEX: &str = "by-status";
 /// Name of the checksum index.
 pub const SHA256_INDEX: &str = "by-sha256";
 
+/// The top-level attributes an asset item may lack (`Option`s serialised only when set): a
+/// re-upload removes those its new record does not have.
+const OPTIONAL_ATTRIBUTES: [&str; 4] = ["error", "metadata", "sha256", "completed_sequencer"];
+
 /// The assets table.
 #[derive(Debug, Clone)]
 pub struct DynamoAssetRepository {
@@ -156,22 +160,46 @@ impl AssetRepository for DynamoAssetRepository {
     }
 
     async fn record_upload(&self, asset: &Asset) -> Result<Recorded, PortError> {
-        let item = item_from(asset)?;
-        let put = self
+        // An update rather than a put: a re-upload replaces everything about the previous upload
+        // (the optional attributes it does not have are removed) but keeps `created_at`.
+        let mut item = item_from(asset)?;
+        item.remove("id");
+        let created_at = item.remove("created_at").unwrap_or_else(|| s(asset.created_at.to_string()));
+        let mut set = vec!["created_at = if_not_exists(created_at, :created_at)".to_owned()];
+        let mut update = self
             .client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .key("id", s(asset.id.as_str()))
             .condition_expression("attribute_not_exists(id) OR #source.#seq < :seq")
             .expression_attribute_names("#source", "source")
             .expression_attribute_names("#seq", "sequencer")
-            .expression_attribute_values(":seq", s(asset.source.sequencer.as_str()));
-        match put.send().await {
+            .expression_attribute_values(":seq", s(asset.source.sequencer.as_str()))
+            .expression_attribute_values(":created_at", created_at);
+        let remove: Vec<String> = OPTIONAL_ATTRIBUTES
+            .iter()
+            .filter(|name| !item.contains_key(**name))
+            .map(|name| format!("#{name}"))
+            .collect();
+        for name in OPTIONAL_ATTRIBUTES.iter().filter(|name| !item.contains_key(**name)) {
+            update = update.expression_attribute_names(format!("#{name}"), *name);
+        }
+        for (name, value) in item {
+            set.push(format!("#{name} = :{name}"));
+            update = update
+                .expression_attribute_names(format!("#{name}"), &name)
+                .expression_attribute_values(format!(":{name}"), value);
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        match update.update_expression(expression).send().await {
             Ok(_) => Ok(Recorded::Applied),
             Err(error) if is_conditional_check_failed(&error) => {
                 self.duplicate_or_stale(&asset.id, &asset.source.sequencer).await
             }
-            Err(error) => Err(port_error("dynamodb:PutItem", error)),
+            Err(error) => Err(port_error("dynamodb:UpdateItem", error)),
         }
     }
 
@@ -235,7 +263,7 @@ impl AssetRepository for DynamoAssetRepository {
             )
             .condition_expression(
                 "#source.#seq = :seq AND #status <> :deleted AND (#jobs.#job.#st = :pending OR \
-                 (#jobs.#job.#st = :running AND #jobs.#job.lease_until < :now))",
+                 (#jobs.#job.#st = :running AND #jobs.#job.lease_until <= :now))",
             )
             .expression_attribute_values(":running", s("running"))
             .expression_attribute_values(":pending", s("pending"))
@@ -254,7 +282,11 @@ impl AssetRepository for DynamoAssetRepository {
         Ok(match asset.jobs.get(&job).map(|state| state.status) {
             None => Claim::Stale,
             Some(JobStatus::Done | JobStatus::Failed) => Claim::Finished(Box::new(asset)),
-            Some(JobStatus::Running | JobStatus::Pending) => Claim::Busy,
+            // Running under a lease that has not ended; or released (pending) by its holder
+            // between the write and this read, which the next delivery can claim at once.
+            Some(JobStatus::Running | JobStatus::Pending) => {
+                Claim::Busy(asset.jobs[&job].lease_until.filter(|lease| *lease > now).unwrap_or(now))
+            }
         })
     }
 

@@ -3,16 +3,16 @@
 //! itself and runs the same handler (jobs past Lambda's 15 minutes, or off AWS).
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use clap::Parser;
 use lambda_runtime::{LambdaEvent, service_fn};
 use pipeline::batch::{batch_messages, batch_response, handle_batch};
-use pipeline::time::SystemClock;
+use pipeline::time::{SystemClock, Timestamp};
 use pipeline::worker::{WorkerOptions, run_worker};
 use pipeline::{JobError, JobKind, Services, VideoJobs};
-use tracing::{Instrument, info, info_span};
+use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::ConfigError;
 use crate::{
@@ -78,10 +78,13 @@ pub async fn run(function: Function, video: Option<VideoJobsFromEnv>) -> Result<
     match args.mode {
         None => {
             info!(?function, "serving the Lambda Runtime API");
+            let sqs = aws_sdk_sqs::Client::new(&sdk);
             lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-                let services = services.clone();
+                let (services, sqs) = (services.clone(), sqs.clone());
                 async move {
-                    Ok::<_, lambda_runtime::Error>(handle_lambda_batch(function, &services, event).await)
+                    Ok::<_, lambda_runtime::Error>(
+                        handle_lambda_batch(function, &services, &sqs, event).await,
+                    )
                 }
             }))
             .await
@@ -102,18 +105,38 @@ pub async fn run(function: Function, video: Option<VideoJobsFromEnv>) -> Result<
 async fn handle_lambda_batch(
     function: Function,
     services: &Services,
+    sqs: &aws_sdk_sqs::Client,
     event: LambdaEvent<SqsEvent>,
 ) -> SqsBatchResponse {
     let deadline = event.context.deadline();
     let span =
         info_span!("batch", request_id = %event.context.request_id, records = event.payload.records.len());
-    let failed = handle_batch(batch_messages(event.payload), |body| {
+    let retries = handle_batch(batch_messages(event.payload), |body| {
         let services = services.clone();
         async move { dispatch(function, &services, &body, Some(deadline)).await }
     })
-    .instrument(span)
+    .instrument(span.clone())
     .await;
-    batch_response(failed)
+    for retry in &retries {
+        let Some(not_before) = retry.not_before else { continue };
+        let delay = retry_delay(not_before);
+        let message = &retry.message;
+        match crate::sqs::delay_redelivery(sqs, &message.queue_arn, &message.receipt, delay).await {
+            Ok(()) => {
+                info!(parent: &span, message_id = %message.id, delay_s = delay.as_secs(), "busy job: redelivery delayed to its lease's end")
+            }
+            Err(error) => {
+                warn!(parent: &span, message_id = %message.id, %error, "could not delay a busy job's redelivery")
+            }
+        }
+    }
+    batch_response(&retries)
+}
+
+/// How long to keep a busy job's message hidden: until the lease ends, and a second more so the
+/// redelivery finds it ended.
+pub fn retry_delay(not_before: Timestamp) -> Duration {
+    Duration::from_millis(not_before.millis_since(Timestamp::now())) + Duration::from_secs(1)
 }
 
 /// Handles one message body as `function` does.

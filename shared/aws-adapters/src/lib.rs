@@ -18,7 +18,7 @@ pub mod telemetry;
 
 pub use aws_sdk_dynamodb::Client as DynamoClient;
 pub use config::Config;
-pub use dynamodb::DynamoAssetRepository;
+pub use dynamodb::{DynamoAssetRepository, SHA256_INDEX, STATUS_INDEX};
 pub use eventbridge::EventBridgePublisher;
 pub use s3::S3ObjectStore;
 pub use sqs::{SqsJobQueue, SqsMessageSource, redrive};

@@ -150,6 +150,33 @@ impl MessageSource for SqsMessageSource {
     }
 }
 
+/// Keeps a message that Lambda received from the queue `queue_arn` hidden for `delay` from now:
+/// a busy job's message waits for the lease to end instead of using up a receive on each early
+/// redelivery (Lambda reports it as a batch item failure, which leaves its visibility as it is).
+pub async fn delay_redelivery(
+    client: &Client,
+    queue_arn: &str,
+    receipt: &str,
+    delay: Duration,
+) -> Result<(), PortError> {
+    // arn:<partition>:sqs:<region>:<account>:<name>
+    let parts: Vec<&str> = queue_arn.split(':').collect();
+    let [_, _, _, _, account, name] = parts[..] else {
+        let message = format!("not an SQS queue ARN: {queue_arn:?}");
+        return Err(PortError::new("sqs:GetQueueUrl", PortErrorKind::Rejected, message));
+    };
+    let url = client
+        .get_queue_url()
+        .queue_name(name)
+        .queue_owner_aws_account_id(account)
+        .send()
+        .await
+        .map_err(|e| port_error("sqs:GetQueueUrl", e))?
+        .queue_url
+        .unwrap_or_default();
+    SqsMessageSource::new(client.clone(), url).extend_visibility(receipt, delay).await
+}
+
 /// Moves every message from the dead-letter queue at `dlq_url` back to `target_url` (after a
 /// fix), in batches of ten: each batch is sent before it is deleted, so nothing is lost (a crash
 /// in between leaves duplicates, which the pipeline tolerates). Returns how many moved.

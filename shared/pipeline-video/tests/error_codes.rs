@@ -42,7 +42,7 @@ fn pipeline_errors_have_codes_in_the_table() {
         port(PortErrorKind::Unavailable),
         port(PortErrorKind::Rejected),
         JobError::io("x")(std::io::Error::other("x")),
-        JobError::Busy("x".into()),
+        JobError::Busy { job: "a/thumbnail".into(), until: pipeline::time::Timestamp::from_millis(0) },
         JobError::Task("x".into()),
     ];
     for error in errors {
@@ -52,7 +52,7 @@ fn pipeline_errors_have_codes_in_the_table() {
             | JobError::Retryable(_)
             | JobError::Port(_)
             | JobError::Io { .. }
-            | JobError::Busy(_)
+            | JobError::Busy { .. }
             | JobError::Task(_) => {}
         }
         let row = error_code(error.code())

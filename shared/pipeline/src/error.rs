@@ -4,6 +4,7 @@
 use std::error::Error as StdError;
 
 use crate::model::Failure;
+use crate::time::Timestamp;
 
 /// The broad class of an adapter failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,9 +66,16 @@ pub enum JobError {
         /// The error.
         source: std::io::Error,
     },
-    /// Another delivery of the same job holds its lease: retry after the visibility timeout.
-    #[error("job {0} is running elsewhere; retrying later")]
-    Busy(String),
+    /// Another delivery of the same job holds its lease until `until`: this message is delivered
+    /// again after that, not before (its visibility is extended to the lease's end, so waiting
+    /// does not use up the queue's receive count).
+    #[error("job {job} is running elsewhere until {until}; retrying then")]
+    Busy {
+        /// The asset and job, `<asset id>/<job>`.
+        job: String,
+        /// When the other delivery's lease ends.
+        until: Timestamp,
+    },
     /// A blocking media task panicked or was cancelled.
     #[error("media task failed: {0}")]
     Task(String),
@@ -89,8 +97,16 @@ impl JobError {
                 PortErrorKind::Rejected => "access-denied",
             },
             JobError::Io { .. } => "io-error",
-            JobError::Busy(_) => "job-busy",
+            JobError::Busy { .. } => "job-busy",
             JobError::Task(_) => "internal-error",
+        }
+    }
+
+    /// For `job-busy`: when the job's lease ends, the earliest a retry can take it over.
+    pub fn busy_until(&self) -> Option<Timestamp> {
+        match self {
+            JobError::Busy { until, .. } => Some(*until),
+            _ => None,
         }
     }
 
@@ -133,6 +149,9 @@ mod tests {
             JobError::from(PortError::new("dynamodb:UpdateItem", PortErrorKind::Unavailable, "slow down"));
         assert!(throttled.is_retryable());
         assert_eq!(throttled.to_failure().code, "service-unavailable");
-        assert!(JobError::Busy("x".into()).is_retryable());
+        let busy = JobError::Busy { job: "a/thumbnail".into(), until: Timestamp::from_millis(5) };
+        assert!(busy.is_retryable());
+        assert_eq!(busy.busy_until(), Some(Timestamp::from_millis(5)));
+        assert_eq!(throttled.busy_until(), None);
     }
 }

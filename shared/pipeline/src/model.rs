@@ -299,6 +299,10 @@ pub struct SourceObject {
     pub content_type: Option<String>,
     /// The S3 event sequencer of the upload, normalised so that string order is event order.
     pub sequencer: Sequencer,
+    /// When ingest recorded this upload: where its processing latency starts. The asset's
+    /// `created_at` stays at its first upload.
+    #[serde(default)]
+    pub received_at: Timestamp,
 }
 
 /// One asset: the record kept in the assets table.
@@ -405,6 +409,7 @@ mod tests {
                 size: 1,
                 content_type: None,
                 sequencer: Sequencer::parse("01"),
+                received_at: Timestamp::from_millis(0),
             },
             kind: MediaKind::Image,
             status: AssetStatus::Processing,

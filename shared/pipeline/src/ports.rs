@@ -68,8 +68,8 @@ pub enum Claim {
     Claimed(Box<Asset>),
     /// The job already ended (a duplicate delivery); the asset as it is now.
     Finished(Box<Asset>),
-    /// Another delivery holds an unexpired lease.
-    Busy,
+    /// Another delivery holds the job until its lease ends at this time.
+    Busy(Timestamp),
     /// The asset changed (re-uploaded or deleted) since the job was enqueued: acknowledge.
     Stale,
 }
@@ -106,7 +106,7 @@ pub trait AssetRepository: Send + Sync {
     /// a late creation event for the removed object is recognised as stale.
     async fn record_removal(&self, tombstone: &Asset) -> Result<Recorded, PortError>;
     /// Claims `job` for the upload at `sequencer` until `lease_until`: succeeds when the job is
-    /// pending, or running with an expired lease. Counts the attempt.
+    /// pending, or running with a lease that has ended (`lease_until <= now`). Counts the attempt.
     async fn claim_job(
         &self,
         id: &AssetId,

@@ -15,6 +15,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::error::{JobError, PortError};
 use crate::ports::{MessageSource, ReceivedMessage};
+use crate::time::Timestamp;
 
 /// How a worker polls.
 #[derive(Debug, Clone)]
@@ -139,6 +140,15 @@ where
     match outcome {
         Err(failure) if failure.is_retryable() => {
             error!(error = %failure, code = failure.code(), "message failed; SQS will deliver it again");
+            // A busy job: hide the message until the lease ends, rather than let each early
+            // redelivery use up a receive.
+            if let Some(until) = failure.busy_until() {
+                let delay =
+                    Duration::from_millis(until.millis_since(Timestamp::now())) + Duration::from_secs(1);
+                if let Err(failure) = source.extend_visibility(&message.receipt, delay).await {
+                    warn!(error = %failure, "could not delay a busy job's redelivery");
+                }
+            }
             false
         }
         outcome => {

@@ -2,7 +2,7 @@
 //! `s3:TestEvent`, a removal, and Lambda's SQS event with the partial batch response.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use pipeline::batch::{batch_messages, batch_response};
+use pipeline::batch::{Retry, batch_messages, batch_response};
 use pipeline::s3_event::{IngestMessage, ObjectChange, parse_ingest_message};
 use pipeline::time::Timestamp;
 use pipeline::{AssetId, Sequencer};
@@ -60,7 +60,10 @@ fn lambda_sqs_events_become_messages_and_failures_a_partial_batch_response() {
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[0].id, "059f36b4-87a3-44ab-83d2-661975830a7d");
     assert!(messages[1].body.contains("\"job\":\"thumbnail\""));
-    let response = serde_json::to_value(batch_response(vec![messages[1].id.clone()])).expect("json");
+    assert_eq!(messages[1].queue_arn, "arn:aws:sqs:us-east-1:111122223333:thumbnail");
+    assert!(!messages[1].receipt.is_empty(), "the receipt handle delays a busy job's message");
+    let retry = Retry { message: messages[1].clone(), not_before: None };
+    let response = serde_json::to_value(batch_response(&[retry])).expect("json");
     assert_eq!(
         response,
         serde_json::json!({"batchItemFailures": [{"itemIdentifier": "2e1424d4-f796-459a-8184-9c92662be6da"}]})

@@ -6,13 +6,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use pipeline::testing::MemoryMessageSource;
+use pipeline::time::Timestamp;
 use pipeline::worker::{WorkerOptions, WorkerStats, run_worker};
 use pipeline::{Failure, JobError, PortError, PortErrorKind};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deletes_what_it_handled_and_leaves_retryable_failures() {
     let source = Arc::new(MemoryMessageSource::default());
-    for body in ["ok", "poison", "throttled", "slow", "ok"] {
+    for body in ["ok", "poison", "throttled", "slow", "ok", "busy"] {
         source.push(body);
     }
     let handled = Arc::new(AtomicUsize::new(0));
@@ -24,6 +25,10 @@ async fn deletes_what_it_handled_and_leaves_retryable_failures() {
             match body.as_str() {
                 "poison" => Err(JobError::Permanent(Failure::new("corrupt-input", "bad"))),
                 "throttled" => Err(PortError::new("s3:GetObject", PortErrorKind::Unavailable, "503").into()),
+                "busy" => Err(JobError::Busy {
+                    job: "a/transcode".into(),
+                    until: Timestamp::now().plus(Duration::from_secs(30)),
+                }),
                 // Longer than half the (2 s) visibility timeout: at least one heartbeat.
                 "slow" => {
                     tokio::time::sleep(Duration::from_millis(1_500)).await;
@@ -36,15 +41,19 @@ async fn deletes_what_it_handled_and_leaves_retryable_failures() {
     // Shut down once every message has been picked up; in-flight work must still finish.
     let watched = handled.clone();
     let shutdown = async move {
-        while watched.load(Ordering::SeqCst) < 5 {
+        while watched.load(Ordering::SeqCst) < 6 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     };
     let options = WorkerOptions { concurrency: 3, wait: Duration::from_millis(10) };
     let stats = run_worker(source.clone(), options, handler, shutdown).await.expect("worker ran");
-    assert_eq!(stats, WorkerStats { deleted: 4, retried: 1 });
+    assert_eq!(stats, WorkerStats { deleted: 4, retried: 2 });
     let deleted = source.deleted.lock().map(|d| d.len()).unwrap_or_default();
     assert_eq!(deleted, 4, "ok, ok, slow and the acknowledged poison message");
     let extended = source.extended.lock().map(|e| e.clone()).unwrap_or_default();
-    assert!(!extended.is_empty(), "the slow message's visibility was extended");
+    assert!(extended.iter().any(|(receipt, _)| receipt == "r-m3"), "the slow message was kept: {extended:?}");
+    let busy: Vec<_> =
+        extended.iter().filter(|(receipt, _)| receipt == "r-m5").map(|(_, t)| t.as_secs()).collect();
+    assert!(matches!(busy[..], [30 | 31]), "the busy message is hidden until the lease ends: {busy:?}");
+    assert!(!extended.iter().any(|(receipt, _)| receipt == "r-m2"), "a throttled message is not delayed");
 }

@@ -40,7 +40,7 @@ pub(crate) async fn complete_asset(
         services.assets.reopen_completion(&asset.id, sequencer).await?;
         return Err(error.into());
     }
-    let latency_ms = now.millis_since(asset.created_at);
+    let latency_ms = now.millis_since(asset.source.received_at);
     info!(%status, derivatives = event.derivatives.len(), latency_ms, "asset completed");
     Ok(())
 }

@@ -51,7 +51,7 @@ async fn ingest_upload(services: &Services, id: AssetId, event: &ObjectEvent) ->
     let (status, error) = match format {
         None => (
             AssetStatus::Failed,
-            Some(Failure::new("unsupported-format", "not an image or video mediaflow recognises")),
+            Some(Failure::new("unsupported-format", "not an image, video or audio file mediaflow recognises")),
         ),
         Some(format) if kind == MediaKind::Image && !media_core::is_decodable_image(format) => (
             AssetStatus::Failed,
@@ -69,6 +69,7 @@ async fn ingest_upload(services: &Services, id: AssetId, event: &ObjectEvent) ->
             size: info.size,
             content_type: format.map(|format| format.mime_type().to_owned()),
             sequencer: event.sequencer.clone(),
+            received_at: now,
         },
         kind,
         status,
@@ -135,6 +136,7 @@ async fn ingest_removal(services: &Services, id: AssetId, event: &ObjectEvent) -
             size: 0,
             content_type: None,
             sequencer: event.sequencer.clone(),
+            received_at: now,
         },
         kind: MediaKind::Unknown,
         status: AssetStatus::Deleted,

@@ -70,7 +70,7 @@ async fn run_job(
             info!("the asset changed since this job was enqueued");
             return Ok(());
         }
-        Claim::Busy => return Err(JobError::Busy(format!("{id}/{job}"))),
+        Claim::Busy(until) => return Err(JobError::Busy { job: format!("{id}/{job}"), until }),
     };
     let attempt = asset.jobs.get(&job).map_or(1, |state| state.attempts);
     info!(attempt, "job started");

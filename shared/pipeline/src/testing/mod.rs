@@ -1,5 +1,8 @@
 //! In-memory implementations of every port, with the same conditional semantics as the AWS
-//! adapters, for use-case tests (feature `testing`).
+//! adapters, for use-case tests (feature `testing`), and the use-case [`scenarios`] that prove the
+//! two repositories agree.
+
+pub mod scenarios;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Range;
@@ -220,10 +223,12 @@ impl AssetRepository for MemoryAssetRepository {
         let Some(state) = asset.jobs.get_mut(&job) else { return Ok(Claim::Stale) };
         match state.status {
             JobStatus::Done | JobStatus::Failed => return Ok(Claim::Finished(Box::new(asset.clone()))),
-            JobStatus::Running if state.lease_until.is_some_and(|lease| lease > now) => {
-                return Ok(Claim::Busy);
-            }
             JobStatus::Running | JobStatus::Pending => {}
+        }
+        if let Some(lease) =
+            state.lease_until.filter(|lease| *lease > now && state.status == JobStatus::Running)
+        {
+            return Ok(Claim::Busy(lease));
         }
         state.status = JobStatus::Running;
         state.attempts += 1;
@@ -376,6 +381,8 @@ impl JobQueue for MemoryJobQueue {
 #[derive(Default)]
 pub struct MemoryEventPublisher {
     events: Mutex<Vec<AssetEvent>>,
+    /// When set, publishing fails as unavailable (to test the republish of a completion event).
+    pub unavailable: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryEventPublisher {
@@ -388,6 +395,9 @@ impl MemoryEventPublisher {
 #[async_trait]
 impl EventPublisher for MemoryEventPublisher {
     async fn publish(&self, event: &AssetEvent) -> Result<(), PortError> {
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(PortError::new("events:PutEvents", PortErrorKind::Unavailable, "503"));
+        }
         lock(&self.events).push(event.clone());
         Ok(())
     }
@@ -435,8 +445,8 @@ pub struct MemoryMessageSource {
     pending: Mutex<VecDeque<ReceivedMessage>>,
     /// Receipts deleted.
     pub deleted: Mutex<Vec<String>>,
-    /// Receipts whose visibility was extended.
-    pub extended: Mutex<Vec<String>>,
+    /// Receipts whose visibility was extended, with the new timeout.
+    pub extended: Mutex<Vec<(String, Duration)>>,
 }
 
 impl MemoryMessageSource {
@@ -472,8 +482,8 @@ impl MessageSource for MemoryMessageSource {
         Ok(())
     }
 
-    async fn extend_visibility(&self, receipt: &str, _timeout: Duration) -> Result<(), PortError> {
-        lock(&self.extended).push(receipt.into());
+    async fn extend_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), PortError> {
+        lock(&self.extended).push((receipt.into(), timeout));
         Ok(())
     }
 
@@ -482,12 +492,14 @@ impl MessageSource for MemoryMessageSource {
     }
 }
 
-/// Every in-memory port, wired into [`Services`].
-pub struct MemoryPipeline {
+/// Every port in memory except, optionally, the assets table: [`MemoryPipeline::new`] keeps it in
+/// memory too, [`MemoryPipeline::with_repository`] takes a real one (DynamoDB Local in
+/// `aws-adapters`' tests) so the same scenarios run on both.
+pub struct MemoryPipeline<R = MemoryAssetRepository> {
     /// Buckets.
     pub objects: Arc<MemoryObjectStore>,
-    /// Table.
-    pub assets: Arc<MemoryAssetRepository>,
+    /// The assets table.
+    pub assets: Arc<R>,
     /// Queues.
     pub queue: Arc<MemoryJobQueue>,
     /// Event bus.
@@ -501,6 +513,35 @@ pub struct MemoryPipeline {
 }
 
 impl MemoryPipeline {
+    /// A pipeline writing derivatives to bucket `derivatives`, with `settings` adjusted by `adjust`.
+    pub fn new(adjust: impl FnOnce(&mut Settings)) -> MemoryPipeline {
+        MemoryPipeline::with_repository(Arc::new(MemoryAssetRepository::default()), adjust)
+    }
+}
+
+impl<R: AssetRepository + 'static> MemoryPipeline<R> {
+    /// The same pipeline over the assets table `assets`.
+    pub fn with_repository(assets: Arc<R>, adjust: impl FnOnce(&mut Settings)) -> MemoryPipeline<R> {
+        let mut settings = Settings::new("derivatives");
+        adjust(&mut settings);
+        let objects = Arc::new(MemoryObjectStore::default());
+        let queue = Arc::new(MemoryJobQueue::default());
+        let events = Arc::new(MemoryEventPublisher::default());
+        let clock = Arc::new(ManualClock::default());
+        let metrics = Arc::new(MemoryMetrics::default());
+        let services = Services {
+            objects: objects.clone(),
+            assets: assets.clone(),
+            queue: queue.clone(),
+            events: events.clone(),
+            clock: clock.clone(),
+            metrics: metrics.clone(),
+            settings: Arc::new(settings),
+            video: None,
+        };
+        MemoryPipeline { objects, assets, queue, events, clock, metrics, services }
+    }
+
     /// Runs every queued job message through its handler until the queues are empty, as the job
     /// functions would; returns the messages it ran. Panics on a job that fails.
     pub async fn run_queued_jobs(&self) -> Vec<JobMessage> {
@@ -522,31 +563,17 @@ impl MemoryPipeline {
         }
     }
 
-    /// A pipeline writing derivatives to bucket `derivatives`, with `settings` adjusted by `adjust`.
-    pub fn new(adjust: impl FnOnce(&mut Settings)) -> MemoryPipeline {
-        let mut settings = Settings::new("derivatives");
-        adjust(&mut settings);
-        let objects = Arc::new(MemoryObjectStore::default());
-        let assets = Arc::new(MemoryAssetRepository::default());
-        let queue = Arc::new(MemoryJobQueue::default());
-        let events = Arc::new(MemoryEventPublisher::default());
-        let clock = Arc::new(ManualClock::default());
-        let metrics = Arc::new(MemoryMetrics::default());
-        let services = Services {
-            objects: objects.clone(),
-            assets: assets.clone(),
-            queue: queue.clone(),
-            events: events.clone(),
-            clock: clock.clone(),
-            metrics: metrics.clone(),
-            settings: Arc::new(settings),
-            video: None,
-        };
-        MemoryPipeline { objects, assets, queue, events, clock, metrics, services }
+    /// The asset of `key` in `bucket`, as the table holds it now. Panics when there is none.
+    pub async fn asset(&self, bucket: &str, key: &str) -> Asset {
+        let id = AssetId::for_object(bucket, key);
+        match self.assets.get(&id).await {
+            Ok(Some(asset)) => asset,
+            other => panic!("no asset for {bucket}/{key}: {other:?}"),
+        }
     }
 
     /// The same pipeline with `video` running the video jobs.
-    pub fn with_video(mut self, video: Arc<dyn crate::VideoJobs>) -> MemoryPipeline {
+    pub fn with_video(mut self, video: Arc<dyn crate::VideoJobs>) -> MemoryPipeline<R> {
         self.services.video = Some(video);
         self
     }

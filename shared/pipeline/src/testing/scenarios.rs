@@ -1,0 +1,423 @@
+//! The use-case scenarios, written once against any [`AssetRepository`]: the at-least-once promises
+//! (duplicates, stale events, re-uploads, removals during a job, lease expiry and takeover, one
+//! completion event, a failed publish republished once) live in the repository's conditional
+//! writes, so they are proven on the in-memory copy (`pipeline`'s tests) and on
+//! `DynamoAssetRepository` against DynamoDB Local (`aws-adapters`' tests) alike.
+//!
+//! [`scenario_tests!`](crate::scenario_tests) turns every scenario into a `#[tokio::test]`.
+//! Each scenario uses real images and panics with a message on the first broken promise.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::{MemoryPipeline, s3_event_body};
+use crate::model::{AssetId, AssetStatus, DerivativeRole, JobKind, JobState, JobStatus};
+use crate::ports::{AssetRepository, Claim, JobMessage, JobResult};
+use crate::sequencer::Sequencer;
+use crate::time::Timestamp;
+use crate::{handle_ingest_message, handle_job_message};
+
+/// The uploads bucket of every scenario.
+pub const UPLOADS: &str = "uploads";
+
+/// Generates one `#[tokio::test]` per scenario; `$repository` is an expression of a future that
+/// yields a fresh, empty `Arc<impl AssetRepository>`, evaluated once per test.
+#[macro_export]
+macro_rules! scenario_tests {
+    ($repository:expr) => {
+        $crate::scenario_tests!(@each $repository;
+            an_uploaded_photo_gets_thumbnails_metadata_and_one_ready_event,
+            duplicate_deliveries_do_no_duplicate_work,
+            a_running_job_is_not_taken_over_until_its_lease_ends,
+            a_job_whose_process_died_before_completing_the_upload_is_completed_by_its_next_delivery,
+            a_reupload_starts_over_and_stale_events_and_late_jobs_never_overwrite_it,
+            removal_deletes_derivatives_and_beats_older_events,
+            a_removal_during_a_job_discards_the_jobs_result,
+            a_failed_publish_is_republished_once,
+            corrupt_and_unknown_files_fail_with_their_code_and_are_not_retried,
+            service_failures_are_retried_and_the_job_released
+        );
+    };
+    (@each $repository:expr; $($scenario:ident),+) => {
+        $(
+            #[tokio::test]
+            async fn $scenario() {
+                $crate::testing::scenarios::$scenario($repository.await).await;
+            }
+        )+
+    };
+}
+
+fn data(relative: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(relative);
+    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+fn photo() -> Vec<u8> {
+    data("media-core/tests/data/inputs/photo-camera.jpg")
+}
+
+fn event(name: &str, key: &str, sequencer: &str) -> String {
+    s3_event_body(name, UPLOADS, key, sequencer)
+}
+
+fn body(message: &JobMessage) -> String {
+    serde_json::to_string(message).expect("a job message serialises")
+}
+
+fn decoded_size(bytes: &[u8]) -> (u32, u32) {
+    let image = image::load_from_memory(bytes).expect("derivative decodes");
+    (image.width(), image.height())
+}
+
+impl<R: AssetRepository + 'static> MemoryPipeline<R> {
+    async fn upload(&self, key: &str, bytes: Vec<u8>, sequencer: &str) {
+        self.objects.insert(UPLOADS, key, bytes);
+        handle_ingest_message(&self.services, &event("ObjectCreated:Put", key, sequencer))
+            .await
+            .unwrap_or_else(|error| panic!("ingest of {key}: {error}"));
+    }
+
+    async fn job(&self, message: &JobMessage) -> Result<(), crate::JobError> {
+        handle_job_message(&self.services, message.job, &body(message), None).await
+    }
+
+    /// The queued job messages, in the order they were sent.
+    fn queued(&self) -> Vec<JobMessage> {
+        self.queue.drain().into_iter().map(|(_, message)| message).collect()
+    }
+}
+
+/// An image upload: two thumbnails, metadata, `ready`, one event, metrics; the status and checksum
+/// indexes find it.
+pub async fn an_uploaded_photo_gets_thumbnails_metadata_and_one_ready_event<R>(assets: Arc<R>)
+where
+    R: AssetRepository + 'static,
+{
+    let pipeline = MemoryPipeline::with_repository(assets, |_| {});
+    let key = "albums/2024/my holiday +1 café.jpg";
+    pipeline.upload(key, photo(), "0A01").await;
+    let asset = pipeline.asset(UPLOADS, key).await;
+    assert_eq!(asset.id, AssetId::for_object(UPLOADS, key));
+    assert_eq!(asset.source.key, key, "key decoded form-style");
+    assert_eq!(asset.status, AssetStatus::Processing);
+    assert_eq!(asset.source.content_type.as_deref(), Some("image/jpeg"));
+
+    let ran = pipeline.run_queued_jobs().await;
+    assert_eq!(ran.iter().map(|m| m.job).collect::<Vec<_>>(), vec![JobKind::Thumbnail, JobKind::Metadata]);
+
+    let asset = pipeline.asset(UPLOADS, key).await;
+    assert_eq!(asset.status, AssetStatus::Ready);
+    assert!(asset.jobs.values().all(|job| job.status == JobStatus::Done && job.attempts == 1));
+    let thumbs: Vec<_> = asset.derivatives().filter(|d| d.role == DerivativeRole::Thumbnail).collect();
+    assert_eq!(thumbs.len(), 2);
+    for thumb in thumbs {
+        assert!(thumb.key.starts_with(&format!("{}/thumb-", asset.id)), "{}", thumb.key);
+        let (bytes, content_type) = pipeline.objects.object("derivatives", &thumb.key).expect("stored");
+        assert_eq!(content_type, "image/jpeg");
+        assert_eq!(bytes.len() as u64, thumb.bytes);
+        assert_eq!(Some(decoded_size(&bytes)), thumb.width.zip(thumb.height));
+    }
+    let metadata = asset.metadata.as_ref().expect("metadata");
+    assert_eq!(metadata["format"], "jpeg");
+    assert_eq!(metadata["exif"]["make"], "Canon");
+    let sha256 = asset.sha256.clone().expect("checksum recorded");
+    assert_eq!(Some(sha256.as_str()), metadata["sha256"].as_str());
+
+    let events = pipeline.events.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].detail_type(), "Asset Ready");
+    assert_eq!(events[0].derivatives.len(), 2);
+
+    let metrics = pipeline.metrics.recorded();
+    assert_eq!(
+        metrics.iter().map(|m| (m.job, m.outcome.as_str())).collect::<Vec<_>>(),
+        vec![(JobKind::Thumbnail, "ok"), (JobKind::Metadata, "ok")]
+    );
+    assert_eq!(metrics[0].bytes_in, photo().len() as u64);
+    assert_eq!(metrics[0].bytes_out, asset.derivatives().map(|d| d.bytes).sum::<u64>());
+
+    let repository = &pipeline.services.assets;
+    let ready = repository.list_by_status(AssetStatus::Ready, 10).await.expect("listed");
+    assert_eq!(ready.iter().map(|a| &a.id).collect::<Vec<_>>(), vec![&asset.id]);
+    let processing = repository.list_by_status(AssetStatus::Processing, 10).await.expect("listed");
+    assert!(processing.is_empty(), "{processing:?}");
+    assert_eq!(repository.find_by_sha256(&sha256).await.expect("found"), vec![asset.id.clone()]);
+}
+
+/// A redelivered S3 event enqueues nothing more, a redelivered job runs nothing more, and the
+/// upload completes once.
+pub async fn duplicate_deliveries_do_no_duplicate_work<R: AssetRepository + 'static>(assets: Arc<R>) {
+    let pipeline = MemoryPipeline::with_repository(assets, |_| {});
+    pipeline.upload("a.jpg", photo(), "0A01").await;
+    let first = pipeline.queued();
+    handle_ingest_message(&pipeline.services, &event("ObjectCreated:Put", "a.jpg", "0A01"))
+        .await
+        .expect("duplicate acknowledged");
+    assert!(pipeline.queue.drain().is_empty(), "a duplicate event enqueues nothing once jobs are enqueued");
+
+    for message in &first {
+        pipeline.job(message).await.expect("handled");
+        pipeline.job(message).await.expect("duplicate acknowledged");
+    }
+    let asset = pipeline.asset(UPLOADS, "a.jpg").await;
+    assert!(asset.jobs.values().all(|job| job.attempts == 1), "duplicates were not run: {:?}", asset.jobs);
+    assert_eq!(pipeline.events.events().len(), 1, "one completion event");
+}
+
+/// A delivery that finds the job running under another's lease answers `job-busy` (with the
+/// lease's end); the lease ends at its last instant, and then the next delivery takes over.
+pub async fn a_running_job_is_not_taken_over_until_its_lease_ends<R: AssetRepository + 'static>(
+    assets: Arc<R>,
+) {
+    let pipeline =
+        MemoryPipeline::with_repository(assets, |settings| settings.worker_lease = Duration::from_secs(60));
+    pipeline.upload("a.jpg", photo(), "01").await;
+    let message = pipeline.queued().into_iter().next().expect("a job");
+    let now = pipeline.services.clock.now();
+    let lease = now.plus(Duration::from_secs(60));
+    let repository = &pipeline.services.assets;
+    let claim = repository.claim_job(&message.asset_id, &message.sequencer, message.job, now, lease).await;
+    assert!(matches!(claim, Ok(Claim::Claimed(_))), "{claim:?}");
+
+    pipeline.clock.advance(Duration::from_secs(59));
+    let busy = pipeline.job(&message).await;
+    assert!(matches!(&busy, Err(error) if error.is_retryable() && error.code() == "job-busy"), "{busy:?}");
+    assert_eq!(busy.err().and_then(|error| error.busy_until()), Some(lease), "busy until the lease ends");
+
+    pipeline.clock.advance(Duration::from_secs(1));
+    pipeline.job(&message).await.expect("the lease ended: taken over");
+    let asset = pipeline.asset(UPLOADS, "a.jpg").await;
+    assert_eq!(asset.jobs[&message.job].status, JobStatus::Done);
+    assert_eq!(asset.jobs[&message.job].attempts, 2);
+}
+
+/// A process that recorded its job's end and died before completing the upload: the message's
+/// next delivery completes it, and a further one publishes nothing more.
+pub async fn a_job_whose_process_died_before_completing_the_upload_is_completed_by_its_next_delivery<R>(
+    assets: Arc<R>,
+) where
+    R: AssetRepository + 'static,
+{
+    let pipeline = MemoryPipeline::with_repository(assets, |_| {});
+    pipeline.upload("a.jpg", photo(), "01").await;
+    let mut jobs = pipeline.queued();
+    let last = jobs.pop().expect("two jobs");
+    for message in jobs {
+        pipeline.job(&message).await.expect("job ran");
+    }
+    let repository = &pipeline.services.assets;
+    let now = pipeline.services.clock.now();
+    let claim = repository.claim_job(&last.asset_id, &last.sequencer, last.job, now, now).await;
+    assert!(matches!(claim, Ok(Claim::Claimed(_))), "{claim:?}");
+    let state = JobState { status: JobStatus::Done, attempts: 1, ..JobState::pending() };
+    let result = JobResult { state, metadata: None, sha256: None };
+    let finished = repository.finish_job(&last.asset_id, &last.sequencer, last.job, result, now).await;
+    assert!(matches!(finished, Ok(Some(_))), "{finished:?}");
+    assert_eq!(pipeline.asset(UPLOADS, "a.jpg").await.status, AssetStatus::Processing, "not completed yet");
+    assert!(pipeline.events.events().is_empty());
+
+    for _ in 0..2 {
+        pipeline.job(&last).await.expect("acknowledged");
+    }
+    assert_eq!(pipeline.asset(UPLOADS, "a.jpg").await.status, AssetStatus::Ready);
+    assert_eq!(pipeline.events.events().len(), 1, "one completion event");
+}
+
+/// A re-upload of a key starts a fresh record (jobs, metadata, checksum, error, completion) that
+/// keeps the asset's creation time; the older upload's late event and late jobs change nothing.
+pub async fn a_reupload_starts_over_and_stale_events_and_late_jobs_never_overwrite_it<R>(assets: Arc<R>)
+where
+    R: AssetRepository + 'static,
+{
+    let pipeline = MemoryPipeline::with_repository(assets, |_| {});
+    pipeline.upload("k.jpg", photo(), "0A01").await;
+    let old_jobs = pipeline.queued();
+    for message in &old_jobs {
+        pipeline.job(message).await.expect("the first upload's jobs ran");
+    }
+    let first = pipeline.asset(UPLOADS, "k.jpg").await;
+    assert!(first.status == AssetStatus::Ready && first.metadata.is_some() && first.sha256.is_some());
+
+    pipeline.clock.advance(Duration::from_secs(30));
+    pipeline.upload("k.jpg", data("media-core/tests/data/inputs/png-rgba.png"), "0A02").await;
+    let second = pipeline.asset(UPLOADS, "k.jpg").await;
+    let time = Timestamp::parse_rfc3339("2024-05-01T12:00:00.000Z");
+    assert_eq!(second.source.sequencer, Sequencer::from_event(Some("0A02"), time));
+    assert_eq!(second.status, AssetStatus::Processing);
+    assert_eq!(second.created_at, first.created_at, "the asset was created by its first upload");
+    assert_eq!(second.source.received_at, first.source.received_at.plus(Duration::from_secs(30)));
+    assert!(second.jobs.values().all(|job| *job == JobState::pending()), "{:?}", second.jobs);
+    assert_eq!((&second.metadata, &second.sha256, &second.completed_sequencer), (&None, &None, &None));
+
+    handle_ingest_message(&pipeline.services, &event("ObjectCreated:Put", "k.jpg", "0A01"))
+        .await
+        .expect("a late event of the first upload is acknowledged");
+    assert_eq!(pipeline.asset(UPLOADS, "k.jpg").await, second, "a late event of the first upload is stale");
+    for message in &old_jobs {
+        pipeline.job(message).await.expect("a late job of the first upload is acknowledged");
+    }
+    assert_eq!(pipeline.asset(UPLOADS, "k.jpg").await, second, "late jobs record nothing");
+
+    pipeline.run_queued_jobs().await;
+    let asset = pipeline.asset(UPLOADS, "k.jpg").await;
+    assert_eq!(asset.status, AssetStatus::Ready);
+    assert_eq!(asset.metadata.as_ref().map(|m| m["format"].clone()), Some("png".into()));
+    let events = pipeline.events.events();
+    assert_eq!(events.len(), 2, "each upload completes once");
+    assert_eq!(events[1].sequencer, second.source.sequencer);
+
+    // An upload that failed at ingest (not media) and is replaced by a photo loses its error.
+    pipeline.upload("n.jpg", b"not an image".to_vec(), "01").await;
+    assert!(pipeline.asset(UPLOADS, "n.jpg").await.error.is_some());
+    pipeline.upload("n.jpg", photo(), "02").await;
+    let replaced = pipeline.asset(UPLOADS, "n.jpg").await;
+    assert_eq!((replaced.status, replaced.error), (AssetStatus::Processing, None));
+}
+
+/// A removal deletes the derivatives and marks the asset `deleted`; the removed upload's
+/// redelivered creation event is stale.
+pub async fn removal_deletes_derivatives_and_beats_older_events<R: AssetRepository + 'static>(
+    assets: Arc<R>,
+) {
+    let pipeline = MemoryPipeline::with_repository(assets, |_| {});
+    pipeline.upload("gone.jpg", photo(), "01").await;
+    pipeline.run_queued_jobs().await;
+    assert_eq!(pipeline.objects.keys("derivatives").len(), 2);
+
+    pipeline.objects.remove(UPLOADS, "gone.jpg");
+    handle_ingest_message(&pipeline.services, &event("ObjectRemoved:Delete", "gone.jpg", "02"))
+        .await
+        .expect("removal");
+    assert!(pipeline.objects.keys("derivatives").is_empty(), "derivatives deleted");
+    assert_eq!(pipeline.asset(UPLOADS, "gone.jpg").await.status, AssetStatus::Deleted);
+
+    handle_ingest_message(&pipeline.services, &event("ObjectCreated:Put", "gone.jpg", "01"))
+        .await
+        .expect("stale");
+    assert_eq!(pipeline.asset(UPLOADS, "gone.jpg").await.status, AssetStatus::Deleted);
+    assert!(pipeline.queue.drain().is_empty());
+
+    // A removal whose object was never recorded leaves a tombstone that a late creation event of
+    // the same upload cannot overwrite.
+    handle_ingest_message(&pipeline.services, &event("ObjectRemoved:Delete", "never.jpg", "05"))
+        .await
+        .expect("removal first");
+    pipeline.upload("never.jpg", photo(), "04").await;
+    assert_eq!(pipeline.asset(UPLOADS, "never.jpg").await.status, AssetStatus::Deleted);
+    assert!(pipeline.queue.drain().is_empty());
+}
+
+/// The object is removed while a job runs: the job's progress, release and result are all
+/// refused, its redelivery is stale, and no completion event goes out.
+pub async fn a_removal_during_a_job_discards_the_jobs_result<R: AssetRepository + 'static>(assets: Arc<R>) {
+    let pipeline = MemoryPipeline::with_repository(assets, |_| {});
+    pipeline.upload("a.jpg", photo(), "01").await;
+    let message = pipeline.queued().into_iter().next().expect("a job");
+    let (id, sequencer, job) = (&message.asset_id, &message.sequencer, message.job);
+    let repository = &pipeline.services.assets;
+    let now = pipeline.services.clock.now();
+    let lease = now.plus(Duration::from_secs(60));
+    assert!(matches!(repository.claim_job(id, sequencer, job, now, lease).await, Ok(Claim::Claimed(_))));
+
+    pipeline.objects.remove(UPLOADS, "a.jpg");
+    handle_ingest_message(&pipeline.services, &event("ObjectRemoved:Delete", "a.jpg", "02"))
+        .await
+        .expect("removal");
+    let deleted = pipeline.asset(UPLOADS, "a.jpg").await;
+    assert_eq!(deleted.status, AssetStatus::Deleted);
+
+    repository.record_progress(id, sequencer, job, 50, now).await.expect("progress refused quietly");
+    repository.release_job(id, sequencer, job, None, false, now).await.expect("release refused quietly");
+    let state = JobState { status: JobStatus::Done, attempts: 1, ..JobState::pending() };
+    let result = JobResult { state, metadata: None, sha256: None };
+    let finished = repository.finish_job(id, sequencer, job, result, now).await.expect("answered");
+    assert_eq!(finished, None, "the result of a removed upload is discarded");
+    assert_eq!(pipeline.asset(UPLOADS, "a.jpg").await, deleted, "nothing written after the removal");
+
+    pipeline.clock.advance(Duration::from_secs(61));
+    pipeline.job(&message).await.expect("the redelivery is stale");
+    assert_eq!(pipeline.asset(UPLOADS, "a.jpg").await, deleted);
+    assert!(pipeline.objects.keys("derivatives").is_empty());
+    assert!(pipeline.events.events().is_empty());
+}
+
+/// Publishing the completion event fails: the job's message is retried and its next delivery
+/// publishes the event, once.
+pub async fn a_failed_publish_is_republished_once<R: AssetRepository + 'static>(assets: Arc<R>) {
+    let pipeline = MemoryPipeline::with_repository(assets, |_| {});
+    pipeline.upload("a.jpg", photo(), "01").await;
+    let mut jobs = pipeline.queued();
+    let last = jobs.pop().expect("two jobs");
+    for message in jobs {
+        pipeline.job(&message).await.expect("job ran");
+    }
+    pipeline.events.unavailable.store(true, Ordering::SeqCst);
+    let failed = pipeline.job(&last).await;
+    assert!(matches!(&failed, Err(error) if error.is_retryable()), "{failed:?}");
+    assert!(pipeline.events.events().is_empty());
+    let asset = pipeline.asset(UPLOADS, "a.jpg").await;
+    assert_eq!(asset.jobs[&last.job].status, JobStatus::Done, "the job's own work is kept");
+    assert_eq!(asset.completed_sequencer, None, "the completion is open again");
+
+    pipeline.events.unavailable.store(false, Ordering::SeqCst);
+    for _ in 0..2 {
+        pipeline.job(&last).await.expect("redelivered");
+    }
+    let events = pipeline.events.events();
+    assert_eq!(events.len(), 1, "published once: {events:?}");
+    assert_eq!(events[0].detail_type(), "Asset Ready");
+    let asset = pipeline.asset(UPLOADS, "a.jpg").await;
+    assert_eq!(asset.status, AssetStatus::Ready);
+    assert_eq!(asset.jobs[&last.job].attempts, 1, "the job itself ran once");
+}
+
+/// Bad input is a permanent, coded failure: recorded on the asset, one `Asset Failed` event, no retry.
+pub async fn corrupt_and_unknown_files_fail_with_their_code_and_are_not_retried<R>(assets: Arc<R>)
+where
+    R: AssetRepository + 'static,
+{
+    let pipeline = MemoryPipeline::with_repository(assets, |_| {});
+    pipeline
+        .upload("broken.jpg", data("media-core/tests/data/bad/truncated-photo-camera-600.jpg"), "01")
+        .await;
+    pipeline.upload("notes.txt", b"just some text, not media".to_vec(), "01").await;
+    pipeline.run_queued_jobs().await; // panics on a job that is not acknowledged
+
+    let broken = pipeline.asset(UPLOADS, "broken.jpg").await;
+    assert_eq!(broken.status, AssetStatus::Failed);
+    for job in broken.jobs.values() {
+        assert_eq!(job.status, JobStatus::Failed);
+        assert_eq!(job.attempts, 1);
+        // Cut inside the JPEG header: the decoder reports it as corrupt.
+        assert_eq!(job.error.as_ref().map(|e| e.code.as_str()), Some("corrupt-input"));
+    }
+    let text = pipeline.asset(UPLOADS, "notes.txt").await;
+    assert_eq!(text.status, AssetStatus::Failed);
+    assert_eq!(text.error.as_ref().map(|e| e.code.as_str()), Some("unsupported-format"));
+    let events = pipeline.events.events();
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|event| event.detail_type() == "Asset Failed" && !event.errors.is_empty()));
+}
+
+/// An outage is retryable: the job is released with the outage's code and the retry finishes it.
+pub async fn service_failures_are_retried_and_the_job_released<R: AssetRepository + 'static>(assets: Arc<R>) {
+    let pipeline = MemoryPipeline::with_repository(assets, |_| {});
+    pipeline.upload("a.jpg", photo(), "01").await;
+    let message = pipeline.queued().into_iter().next().expect("a job");
+
+    pipeline.objects.unavailable.store(true, Ordering::SeqCst);
+    let failed = pipeline.job(&message).await;
+    assert!(matches!(&failed, Err(error) if error.is_retryable()), "{failed:?}");
+    let state = pipeline.asset(UPLOADS, "a.jpg").await.jobs[&message.job].clone();
+    assert_eq!(state.status, JobStatus::Pending, "released for the retry");
+    assert_eq!(state.lease_until, None);
+    assert_eq!(state.error.map(|e| e.code), Some("service-unavailable".into()));
+
+    pipeline.objects.unavailable.store(false, Ordering::SeqCst);
+    pipeline.job(&message).await.expect("retry succeeds");
+    let state = pipeline.asset(UPLOADS, "a.jpg").await.jobs[&message.job].clone();
+    assert_eq!((state.status, state.attempts), (JobStatus::Done, 2));
+}
