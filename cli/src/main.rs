@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// mediaflow: thumbnails, renditions and metadata for images and videos.
+/// mediaflow: thumbnails, renditions and metadata for images, videos and audio files.
 #[derive(Debug, Parser)]
 #[command(name = "mediaflow", version, about, propagate_version = true)]
 struct Cli {
@@ -21,11 +21,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Make thumbnails (images), posters and renditions (videos) and metadata.json for every input.
+    /// Make thumbnails (images), posters and renditions (videos), AAC renditions (audio) and
+    /// metadata.json for every input.
     Process(process_command::ProcessArgs),
     /// Print the metadata of images.
     Metadata(metadata_command::MetadataArgs),
-    /// Print the probe of videos: container, duration, bit rate and streams.
+    /// Print the probe of videos and audio files: container, duration, bit rate and streams.
     Probe(probe_command::ProbeArgs),
     /// Read the assets of a deployed stack (get, list, duplicates).
     Assets(ops::assets_command::AssetsArgs),

@@ -49,7 +49,8 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<bool> {
     Ok(all_ok)
 }
 
-/// A few lines for people: the container, duration and bit rate, then one line per stream.
+/// A few lines for people: the container, duration and bit rate, the music tags when there are
+/// any, then one line per stream.
 fn summary(input: &str, probe: &Probe) -> String {
     let mut text = format!("{input}: {}", name(&probe.container));
     if let Some(duration) = probe.duration_seconds {
@@ -59,6 +60,13 @@ fn summary(input: &str, probe: &Probe) -> String {
         let _ = write!(text, ", {}", kilobits(bit_rate));
     }
     let _ = writeln!(text, ", {} bytes", probe.bytes);
+    let music: Vec<String> = [("title", &probe.title), ("artist", &probe.artist), ("album", &probe.album)]
+        .into_iter()
+        .filter_map(|(tag, value)| value.as_ref().map(|value| format!("{tag} {value:?}")))
+        .collect();
+    if !music.is_empty() {
+        let _ = writeln!(text, "  {}", music.join(", "));
+    }
     for video in &probe.video {
         let _ = write!(text, "  video #{}: {}", video.index, video.codec);
         if let Some(profile) = &video.profile {

@@ -1,5 +1,5 @@
 //! `mediaflow process`: thumbnails and metadata.json for every input, in parallel; videos also get
-//! renditions and HLS (see [`video`]).
+//! renditions and HLS, audio files an AAC rendition (see [`video`]).
 
 mod video;
 
@@ -22,7 +22,7 @@ use crate::report::{ErrorReport, InputReport, OutputReport, Status, Summary, Sum
 #[derive(Debug, Args)]
 pub struct ProcessArgs {
     /// Where outputs go: `<out>/<input path relative to its argument>/thumb-<size>.<ext>` (videos:
-    /// `poster-<size>.<ext>`, `<height>p.mp4`, `hls/master.m3u8`, or `audio.m4a` for audio only).
+    /// `poster-<size>.<ext>`, `<height>p.mp4`, `hls/master.m3u8`; audio: `audio.m4a`).
     #[arg(long, default_value = "out")]
     out: PathBuf,
     /// Thumbnail (and video poster) box sizes in pixels, comma-separated.
@@ -79,8 +79,9 @@ impl Failure {
         Failure { kind, code: "io-error", message: format!("{what} {}: {error}", path.display()) }
     }
 
-    fn video(error: &VideoError) -> Failure {
-        Failure { kind: MediaKind::Video, code: error.code(), message: error_chain(error) }
+    /// A media-video failure of a video or audio file (`kind`, as sniffed).
+    fn video(kind: MediaKind, error: &VideoError) -> Failure {
+        Failure { kind, code: error.code(), message: error_chain(error) }
     }
 }
 
@@ -123,8 +124,8 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<bool> {
     };
     // Videos are CPU- and memory-heavy (a decoder plus one libx264 per rendition, each with its own
     // frame threads and lookahead buffers), so they do not go to the `--jobs` pool with the images:
-    // every image (and unreadable or unknown input) is processed first, in parallel, then the videos
-    // one at a time on this thread. libx264 and FFmpeg's decoders are multi-threaded themselves, so
+    // every image and audio file (and unreadable or unknown input) is processed first, in parallel,
+    // then the videos one at a time on this thread. libx264 and FFmpeg's decoders are multi-threaded themselves, so
     // one video at a time still uses every core, and memory stays at that of one transcode.
     let (videos, others): (Vec<&Input>, Vec<&Input>) =
         inputs.iter().partition(|input| video::sniffs_as_video(&input.path));
@@ -239,9 +240,9 @@ fn try_process_input(
         .read_to_end(&mut head)
         .map_err(|e| Failure::io(unknown, "reading", path, &e))?;
     let kind = media_core::sniff(&head).map_or(MediaKind::Unknown, |format| format.kind());
-    if kind == MediaKind::Video {
+    if matches!(kind, MediaKind::Video | MediaKind::Audio) {
         drop(file);
-        let outputs = video::process_video(input, out, options, video_settings, progress)?;
+        let outputs = video::process_video(input, kind, out, options, video_settings, progress)?;
         return Ok((kind, outputs));
     }
     // Check the size before reading the rest, so a huge file is refused without loading it.

@@ -20,7 +20,7 @@ pub struct InputReport {
     pub input: String,
     /// Ok or failed.
     pub status: Status,
-    /// Image, video or unknown.
+    /// Image, video, audio or unknown (sniffed from the bytes).
     pub kind: MediaKind,
     /// Every file written for this input.
     pub outputs: Vec<OutputReport>,
@@ -40,7 +40,8 @@ pub struct OutputReport {
     pub height: Option<u32>,
     /// Size in bytes.
     pub bytes: u64,
-    /// `jpeg` or `webp` (thumbnails, posters), `mp4`, `m4a` or `m3u8` (video renditions).
+    /// `jpeg` or `webp` (thumbnails, posters), `mp4` or `m3u8` (video renditions, HLS), `m4a`
+    /// (the AAC rendition of audio).
     pub format: String,
 }
 

@@ -91,7 +91,7 @@ pub fn run(args: DemoArgs) -> Result<bool> {
                 None => println!("{:<34} timed out after {}s", upload.file.display(), args.timeout),
             }
         }
-        for kind in [MediaKind::Image, MediaKind::Video] {
+        for kind in [MediaKind::Image, MediaKind::Video, MediaKind::Audio] {
             let mut times: Vec<Duration> = finished
                 .iter()
                 .filter_map(|(_, asset, took)| asset.as_ref().filter(|a| a.kind == kind).map(|_| *took))
@@ -127,7 +127,8 @@ async fn wait_final(
     Ok(None)
 }
 
-/// The metadata a person looks at first: size, camera or codec, duration; or the error.
+/// The metadata a person looks at first: size, camera or codec, duration (for sound alone: codec,
+/// rate, channels, duration); or the error.
 fn key_metadata(asset: &Asset) -> String {
     if let Some(error) = asset.error.iter().chain(asset.jobs.values().filter_map(|j| j.error.as_ref())).next()
     {
@@ -140,6 +141,15 @@ fn key_metadata(asset: &Asset) -> String {
             video["display_width"],
             video["display_height"],
             video["codec"].as_str().unwrap_or("?"),
+            metadata["duration_seconds"].as_f64().unwrap_or(0.0)
+        );
+    }
+    if let Some(audio) = metadata["audio"].get(0) {
+        return format!(
+            "{} {} Hz {} ch {:.1}s",
+            audio["codec"].as_str().unwrap_or("?"),
+            audio["sample_rate"],
+            audio["channels"],
             metadata["duration_seconds"].as_f64().unwrap_or(0.0)
         );
     }
@@ -212,10 +222,17 @@ async fn write_gallery(
                         escape(&label)
                     );
                 }
-                DerivativeRole::Rendition | DerivativeRole::Audio => {
+                DerivativeRole::Rendition => {
                     let _ = write!(
                         html,
                         "<figure style=display:inline-block><video controls src=\"{src}\"></video><figcaption>{} B</figcaption></figure>",
+                        escape(&label)
+                    );
+                }
+                DerivativeRole::Audio => {
+                    let _ = write!(
+                        html,
+                        "<figure style=display:inline-block><audio controls src=\"{src}\"></audio><figcaption>{} B</figcaption></figure>",
                         escape(&label)
                     );
                 }

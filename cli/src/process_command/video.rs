@@ -1,5 +1,6 @@
-//! Videos in `mediaflow process`, on media-video: the probe, poster thumbnails, H.264/AAC renditions
-//! with HLS (or `audio.m4a` for audio-only inputs), and the probe as `metadata.json`.
+//! Videos and audio files in `mediaflow process`, on media-video: the probe, poster thumbnails,
+//! H.264/AAC renditions with HLS (or `audio.m4a` for audio files and other audio-only inputs), and
+//! the probe as `metadata.json`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -43,8 +44,9 @@ impl VideoSettings {
     }
 }
 
-/// Whether the file's first bytes are a video (or audio) container. Unreadable files are not: they
-/// are reported as failed inputs where every file is read.
+/// Whether the file's first bytes are a video container. Unreadable files are not: they are
+/// reported as failed inputs where every file is read. Audio files are not either: one decoder and
+/// one AAC encoder on one thread, they are light enough to share the `--jobs` pool with images.
 pub fn sniffs_as_video(path: &Path) -> bool {
     let mut head = Vec::with_capacity(SNIFF_LEN);
     let read =
@@ -52,36 +54,38 @@ pub fn sniffs_as_video(path: &Path) -> bool {
     read && media_core::sniff(&head).is_some_and(|format| format.kind() == MediaKind::Video)
 }
 
-/// Processes one video into `<out>/<relative path>/`: `poster-<size>.<ext>` (when it has a picture),
-/// `<height>p.mp4` renditions and `hls/` (or `audio.m4a`), and `metadata.json`. No output is left
-/// when it fails: the poster is kept in memory until the transcode has succeeded, the transcode
-/// publishes its files only when complete, and the input's folder is removed again if empty.
+/// Processes one video or audio file (`kind`, as sniffed) into `<out>/<relative path>/`:
+/// `poster-<size>.<ext>` (when it has a picture), `<height>p.mp4` renditions and `hls/` (or
+/// `audio.m4a`), and `metadata.json`. No output is left when it fails: the poster is kept in memory
+/// until the transcode has succeeded, the transcode publishes its files only when complete, and the
+/// input's folder is removed again if empty.
 pub(super) fn process_video(
     input: &Input,
+    kind: MediaKind,
     out: &Path,
     thumbnails: &ThumbnailOptions,
     settings: &VideoSettings,
     progress: &ProgressBar,
 ) -> Result<Vec<OutputReport>, Failure> {
     let path = &input.path;
-    let probe = media_video::probe(path, &VideoLimits::default()).map_err(|e| Failure::video(&e))?;
+    let probe = media_video::probe(path, &VideoLimits::default()).map_err(|e| Failure::video(kind, &e))?;
     // Cheap next to the transcode (one keyframe is decoded), so a clip that cannot be read fails early.
     let poster = match probe.main_video() {
-        Some(_) => {
-            Some(media_video::extract_poster(path, &probe, thumbnails).map_err(|e| Failure::video(&e))?)
-        }
+        Some(_) => Some(
+            media_video::extract_poster(path, &probe, thumbnails).map_err(|e| Failure::video(kind, &e))?,
+        ),
         None => None,
     };
 
     let dir = out.join(&input.relative);
     std::fs::create_dir_all(&dir)
-        .map_err(|e| Failure::video(&VideoError::Io { path: dir.clone(), source: e }))?;
+        .map_err(|e| Failure::video(kind, &VideoError::Io { path: dir.clone(), source: e }))?;
     // The transcode stages its files in a private folder inside the work folder and moves them into
     // `dir` when done: the output folder itself keeps that a rename on the same file system. FFmpeg's
     // HLS muxer reads `%` in the staging path as a pattern, so such an output folder falls back to
     // the system's temporary folder.
     let work_dir = if out.to_string_lossy().contains('%') { std::env::temp_dir() } else { out.to_path_buf() };
-    let result = transcode_and_write(input, &dir, &work_dir, &probe, poster, settings, progress);
+    let result = transcode_and_write(input, kind, &dir, &work_dir, &probe, poster, settings, progress);
     if result.is_err() {
         // Only removes the folder when it is empty, i.e. it was made for this input.
         let _ = std::fs::remove_dir(&dir);
@@ -89,8 +93,10 @@ pub(super) fn process_video(
     result
 }
 
+#[expect(clippy::too_many_arguments, reason = "one call site, and every argument is a different thing")]
 fn transcode_and_write(
     input: &Input,
+    kind: MediaKind,
     dir: &Path,
     work_dir: &Path,
     probe: &media_video::Probe,
@@ -98,15 +104,16 @@ fn transcode_and_write(
     settings: &VideoSettings,
     progress: &ProgressBar,
 ) -> Result<Vec<OutputReport>, Failure> {
-    let io =
-        |path: &Path, source: std::io::Error| Failure::video(&VideoError::Io { path: path.into(), source });
+    let io = |path: &Path, source: std::io::Error| {
+        Failure::video(kind, &VideoError::Io { path: path.into(), source })
+    };
     let options = settings.transcode_options(dir, work_dir);
     let name = input.relative.display().to_string();
     let outputs = media_video::transcode(&input.path, probe, &options, &mut |fraction| {
         progress.set_message(format!("{name} {:.0}%", fraction * 100.0));
     });
     progress.set_message("");
-    let outputs = outputs.map_err(|e| Failure::video(&e))?;
+    let outputs = outputs.map_err(|e| Failure::video(kind, &e))?;
 
     let mut reports = Vec::new();
     for thumbnail in poster.iter().flat_map(|poster| &poster.thumbnails) {
@@ -138,7 +145,7 @@ fn transcode_and_write(
 
     let metadata_path = dir.join("metadata.json");
     let json = serde_json::to_vec_pretty(probe).map_err(|e| Failure {
-        kind: MediaKind::Video,
+        kind,
         code: "internal-error",
         message: e.to_string(),
     })?;

@@ -1,4 +1,5 @@
-//! The `metadata` function: extracts the metadata, fingerprints and checksum of an image or video.
+//! The `metadata` function: extracts the metadata, fingerprints and checksum of an image, video or
+//! audio file.
 //!
 //! On Lambda (behind its SQS queue) it serves the Runtime API; `metadata worker --queue-url URL` runs
 //! the same handler as a long-polling worker. Configuration: see `aws_adapters::config`.

@@ -20,8 +20,8 @@ pub struct ProcessedImage {
     pub thumbnails: Vec<Thumbnail>,
 }
 
-/// Sniffs `bytes`, checks them against `limits`, and reads the image header. Videos, HEIF/AVIF
-/// and unknown bytes give `unsupported-format`.
+/// Sniffs `bytes`, checks them against `limits`, and reads the image header. Videos, audio,
+/// HEIF/AVIF and unknown bytes give `unsupported-format`.
 pub fn inspect_image(bytes: &[u8], limits: &Limits) -> Result<ImageHeader, MediaError> {
     limits.check_input_bytes(bytes.len() as u64)?;
     let format = sniff(bytes).ok_or_else(|| MediaError::UnsupportedFormat {

@@ -118,6 +118,14 @@ fn sniffing_recognises_every_container_from_its_bytes() {
         ("video/clip.webm", MediaFormat::Webm),
         ("video/clip.avi", MediaFormat::Avi),
         ("video/clip.ts", MediaFormat::MpegTs),
+        ("audio/mp3-id3.mp3", MediaFormat::Mp3),
+        ("audio/mp3-frames.mp3", MediaFormat::Mp3),
+        ("audio/wav-pcm.wav", MediaFormat::Wav),
+        ("audio/flac-stereo.flac", MediaFormat::Flac),
+        ("audio/ogg-vorbis.ogg", MediaFormat::Ogg),
+        ("audio/ogg-opus.opus", MediaFormat::Ogg),
+        ("audio/m4a-aac.m4a", MediaFormat::M4a),
+        ("audio/aac-adts.aac", MediaFormat::Aac),
     ];
     for (name, format) in cases {
         let bytes = data(&format!("inputs/{name}"));
@@ -125,7 +133,7 @@ fn sniffing_recognises_every_container_from_its_bytes() {
         let prefix = &bytes[..bytes.len().min(media_core::SNIFF_LEN)];
         assert_eq!(media_core::sniff(prefix), Some(format), "{name}");
     }
-    for name in ["heic-photo.heic", "avif-photo.avif"] {
+    for name in ["heic-photo.heic", "avif-photo.avif", "audio/mp3-id3.mp3", "audio/wav-pcm.wav"] {
         let error = read_metadata(&data(&format!("inputs/{name}")), &Limits::default()).expect_err(name);
         assert_eq!(error.code(), "unsupported-format");
     }

@@ -11,10 +11,10 @@ use media_core::{MediaFormat, MediaKind};
 
 use crate::VideoError;
 
-/// The demuxers media-video accepts (FFmpeg's names; `mov` covers MP4/M4A/3GP, `matroska` WebM).
-/// Everything else is refused before FFmpeg parses it: playlist and concat demuxers would open
-/// other files, and image demuxers belong to the media core.
-const ALLOWED_DEMUXERS: &str = "mov,matroska,avi,mpegts,mp3,wav,flac,ogg";
+/// The demuxers media-video accepts (FFmpeg's names; `mov` covers MP4/M4A/3GP, `matroska` WebM,
+/// `aac` raw AAC in ADTS frames). Everything else is refused before FFmpeg parses it: playlist and
+/// concat demuxers would open other files, and image demuxers belong to the media core.
+const ALLOWED_DEMUXERS: &str = "mov,matroska,avi,mpegts,mp3,wav,flac,ogg,aac";
 
 /// What we know about an input before FFmpeg opens it.
 #[derive(Debug, Clone, Copy)]
@@ -39,7 +39,9 @@ pub(crate) fn inspect_file(path: &Path) -> Result<InputFile, VideoError> {
         .map_err(|error| VideoError::io(path, error))?;
     let sniffed = media_core::sniff(&head);
     if let Some(format) = sniffed.filter(|format| format.kind() == MediaKind::Image) {
-        return Err(VideoError::UnsupportedFormat { reason: format!("{format} is an image, not a video") });
+        return Err(VideoError::UnsupportedFormat {
+            reason: format!("{format} is an image, not a video or audio file"),
+        });
     }
     Ok(InputFile { bytes, sniffed })
 }
@@ -82,9 +84,9 @@ fn open_error(path: &Path, file: &InputFile, error: FfmpegError) -> VideoError {
         FfmpegError::Other { errno } if errno == libc_errno::EINVAL => VideoError::UnsupportedFormat {
             reason: "not a container media-video reads (FFmpeg recognised another format)".into(),
         },
+        FfmpegError::Other { errno } if errno == libc_errno::EIO => read_error(path, file.sniffed),
         FfmpegError::Other { errno }
-            if [libc_errno::ENOENT, libc_errno::EACCES, libc_errno::EISDIR, libc_errno::EIO]
-                .contains(&errno) =>
+            if [libc_errno::ENOENT, libc_errno::EACCES, libc_errno::EISDIR].contains(&errno) =>
         {
             VideoError::io(path, std::io::Error::from_raw_os_error(errno))
         }
@@ -98,10 +100,30 @@ fn open_error(path: &Path, file: &InputFile, error: FfmpegError) -> VideoError {
     }
 }
 
+/// Classifies FFmpeg's `AVERROR(EIO)` on `path`. Demuxers (FLAC's, WAV's, MP3's ...) report a read
+/// that came back short, i.e. a file that ends inside a header or packet, as EIO too; only a file
+/// that cannot be read to its last byte has a real I/O problem, worth a retry.
+pub(crate) fn read_error(path: &Path, sniffed: Option<MediaFormat>) -> VideoError {
+    let last_byte = File::open(path).and_then(|mut file| {
+        let length = file.metadata()?.len();
+        file.seek(SeekFrom::Start(length.saturating_sub(1)))?;
+        file.read(&mut [0u8; 1])
+    });
+    match last_byte {
+        Ok(_) => VideoError::TruncatedInput {
+            reason: match sniffed {
+                Some(format) => format!("{format}: the data ends inside a header or packet"),
+                None => "the data ends inside a header or packet".into(),
+            },
+        },
+        Err(error) => VideoError::io(path, error),
+    }
+}
+
 /// The error for a recognised container (`format`) that FFmpeg could not use: truncated when its
 /// own structure says data is missing, corrupt otherwise.
 pub(crate) fn broken_container(path: &Path, format: MediaFormat, ffmpeg_said: &str) -> VideoError {
-    if matches!(format, MediaFormat::Mp4 | MediaFormat::Mov)
+    if matches!(format, MediaFormat::Mp4 | MediaFormat::Mov | MediaFormat::M4a)
         && let Some(reason) = iso_bmff_truncation(path)
     {
         return VideoError::TruncatedInput { reason };
@@ -112,7 +134,7 @@ pub(crate) fn broken_container(path: &Path, format: MediaFormat, ffmpeg_said: &s
 /// Box types an ISO base media or QuickTime file starts with.
 const FIRST_BOXES: [&str; 8] = ["ftyp", "moov", "mdat", "free", "skip", "wide", "pnot", "styp"];
 
-/// For ISO base media files (MP4, MOV): walks the top-level boxes and says which one runs past the
+/// For ISO base media files (MP4, M4A, MOV): walks the top-level boxes and says which one runs past the
 /// end of the file, if any. Cheap: one seek per top-level box, no parsing inside them.
 pub(crate) fn iso_bmff_truncation(path: &Path) -> Option<String> {
     let mut file = File::open(path).ok()?;
@@ -201,6 +223,15 @@ mod tests {
     #[test]
     fn non_iso_files_are_not_judged() {
         assert_eq!(iso_bmff_truncation(file_with(b"\x1A\x45\xDF\xA3 matroska bytes").path()), None);
+    }
+
+    #[test]
+    fn a_short_read_of_a_readable_file_is_truncation_not_a_retryable_io_error() {
+        let cut = file_with(b"fLaC\0\0\0\x22\x12\0");
+        let error = read_error(cut.path(), Some(MediaFormat::Flac));
+        assert_eq!((error.code(), error.is_retryable()), ("truncated-input", false), "{error}");
+        let missing = read_error(Path::new("/nonexistent/cut.flac"), None);
+        assert_eq!((missing.code(), missing.is_retryable()), ("io-error", true));
     }
 
     #[test]

@@ -3,15 +3,17 @@
 //!
 //! Every entry point takes a path to a local file and treats its contents as untrusted: only the
 //! `file` protocol and an allow-list of containers are opened (MP4/MOV, Matroska/WebM, AVI,
-//! MPEG-TS, and MP3/WAV/FLAC/Ogg audio), [`VideoLimits`] are checked from the probe before anything
-//! is decoded, and every failure is a typed [`VideoError`] with a stable code, never a panic.
+//! MPEG-TS, and MP3/WAV/FLAC/Ogg/M4A/raw AAC audio), [`VideoLimits`] are checked from the probe
+//! before anything is decoded, and every failure is a typed [`VideoError`] with a stable code, never
+//! a panic.
 //!
 //! - [`probe()`] reads container and stream headers into a serialisable [`Probe`].
 //! - [`extract_poster`] decodes one keyframe (at or after 10 % of the clip), turns it upright and has
 //!   the media core make the same thumbnails images get.
 //! - [`transcode()`] decodes the clip once and feeds every rendition of the ladder from that decode
 //!   (scaled and rotated per rendition), encodes the audio once, and writes HLS segments by remuxing
-//!   the same encoded packets: no second encode.
+//!   the same encoded packets: no second encode. An audio-only input (a music file, or a video
+//!   container holding sound alone) becomes one AAC `audio.m4a` instead: no poster, no ladder.
 //!
 //! Rotated phone videos come out upright (pixels turned, no display matrix), and HDR (PQ or HLG)
 //! sources are tone-mapped to 8-bit BT.709 for posters and renditions.

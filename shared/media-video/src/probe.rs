@@ -1,4 +1,5 @@
-//! Probing: what a video file is, read from its container and stream headers without decoding.
+//! Probing: what a video or audio file is, read from its container and stream headers without
+//! decoding.
 
 use std::path::Path;
 
@@ -22,8 +23,10 @@ use crate::{VideoError, VideoLimits};
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Container {
-    /// ISO base media: MP4, M4V, M4A, 3GP.
+    /// ISO base media: MP4, M4V, 3GP.
     Mp4,
+    /// ISO base media with an audio-only brand (`M4A `, `M4B `, `M4P `): iTunes audio, audiobooks.
+    M4a,
     /// Apple QuickTime.
     Mov,
     /// Matroska.
@@ -40,17 +43,20 @@ pub enum Container {
     Wav,
     /// FLAC audio.
     Flac,
-    /// Ogg (Vorbis, Opus, Theora).
+    /// Ogg (Vorbis, Opus, FLAC; Theora video is not decoded).
     Ogg,
+    /// Raw AAC in ADTS frames (`.aac`).
+    Aac,
 }
 
 impl Container {
     /// The container for FFmpeg's demuxer `format_name`, told apart within a demuxer by the sniffed
-    /// magic bytes (MP4 from QuickTime, WebM from Matroska).
+    /// magic bytes (MP4 from M4A and QuickTime, WebM from Matroska).
     fn from_demuxer(format_name: &str, sniffed: Option<MediaFormat>) -> Option<Container> {
         let demuxer = format_name.split(',').next().unwrap_or_default();
         Some(match demuxer {
             "mov" if sniffed == Some(MediaFormat::Mov) => Container::Mov,
+            "mov" if sniffed == Some(MediaFormat::M4a) => Container::M4a,
             "mov" => Container::Mp4,
             "matroska" if sniffed == Some(MediaFormat::Webm) => Container::Webm,
             "matroska" => Container::Matroska,
@@ -60,13 +66,14 @@ impl Container {
             "wav" => Container::Wav,
             "flac" => Container::Flac,
             "ogg" => Container::Ogg,
+            "aac" => Container::Aac,
             _ => return None,
         })
     }
 
-    /// Whether the container is ISO base media (MP4 or QuickTime).
+    /// Whether the container is ISO base media (MP4, M4A or QuickTime).
     pub fn is_iso_bmff(self) -> bool {
-        matches!(self, Container::Mp4 | Container::Mov)
+        matches!(self, Container::Mp4 | Container::M4a | Container::Mov)
     }
 }
 
@@ -207,6 +214,15 @@ pub struct Probe {
     /// Recording device model, when tagged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// The title, from music tags (ID3, Vorbis comments, iTunes atoms) or a video's title tag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The performing artist (or, failing that, the album artist), from music tags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artist: Option<String>,
+    /// The album, from music tags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub album: Option<String>,
 }
 
 impl Probe {
@@ -268,6 +284,9 @@ pub(crate) fn describe(context: &Input, file: &InputFile) -> Result<Probe, Video
         location: None,
         make: None,
         model: None,
+        title: None,
+        artist: None,
+        album: None,
     };
     let mut video_preference = Vec::new();
     let mut audio_preference = Vec::new();
@@ -309,6 +328,9 @@ pub(crate) fn describe(context: &Input, file: &InputFile) -> Result<Probe, Video
     probe.location = tags.location;
     probe.make = tags.make;
     probe.model = tags.model;
+    probe.title = tags.title;
+    probe.artist = tags.artist;
+    probe.album = tags.album;
     Ok(probe)
 }
 
@@ -435,6 +457,9 @@ mod tests {
         assert_eq!(Container::from_demuxer(mov, Some(MediaFormat::Mp4)), Some(Container::Mp4));
         assert_eq!(Container::from_demuxer(mov, Some(MediaFormat::Mov)), Some(Container::Mov));
         assert_eq!(Container::from_demuxer(mov, None), Some(Container::Mp4));
+        assert_eq!(Container::from_demuxer(mov, Some(MediaFormat::M4a)), Some(Container::M4a));
+        assert_eq!(Container::from_demuxer("aac", Some(MediaFormat::Aac)), Some(Container::Aac));
+        assert_eq!(Container::from_demuxer("mp3", Some(MediaFormat::Mp3)), Some(Container::Mp3));
         assert_eq!(Container::from_demuxer("matroska,webm", Some(MediaFormat::Webm)), Some(Container::Webm));
         assert_eq!(Container::from_demuxer("matroska,webm", None), Some(Container::Matroska));
         assert_eq!(Container::from_demuxer("mpegts", Some(MediaFormat::MpegTs)), Some(Container::MpegTs));

@@ -1,7 +1,10 @@
-//! Container tags worth recording: when and where a clip was shot, and on what.
+//! Container tags worth recording: when and where a clip was shot, and on what; what a piece of
+//! music is called, and by whom.
 //!
-//! Phones write these under several names: QuickTime `©xyz`/`©day` (FFmpeg's `location`,
-//! `creation_time`), Apple's `com.apple.quicktime.*` keys and Android's `com.android.*` keys.
+//! Phones write the capture tags under several names: QuickTime `©xyz`/`©day` (FFmpeg's `location`,
+//! `creation_time`), Apple's `com.apple.quicktime.*` keys and Android's `com.android.*` keys. Music
+//! tags arrive under FFmpeg's common names whatever the source (ID3 `TIT2`/`TPE1`/`TALB`, Vorbis
+//! comments `TITLE`/`ARTIST`/`ALBUM` in FLAC and Ogg, iTunes `©nam`/`©ART`/`©alb`).
 
 use ffmpeg_next::DictionaryRef;
 use media_core::GpsPosition;
@@ -22,6 +25,9 @@ pub(crate) struct CaptureTags {
     pub location: Option<GpsPosition>,
     pub make: Option<String>,
     pub model: Option<String>,
+    pub title: Option<String>,
+    pub artist: Option<String>,
+    pub album: Option<String>,
 }
 
 /// Reads the tags from the container's metadata, then each stream's (first found wins).
@@ -41,6 +47,9 @@ pub(crate) fn capture_tags(dictionaries: &[Tags]) -> CaptureTags {
         location_iso6709,
         make: first(&["com.apple.quicktime.make", "make", "com.android.manufacturer"]),
         model: first(&["com.apple.quicktime.model", "model", "com.android.model"]),
+        title: first(&["title"]),
+        artist: first(&["artist", "album_artist"]),
+        album: first(&["album"]),
     }
 }
 
@@ -115,6 +124,20 @@ mod tests {
         assert_eq!(found.make.as_deref(), Some("Apple"));
         assert_eq!(found.model.as_deref(), Some("iPhone 15"));
         assert_eq!(capture_tags(&[]), CaptureTags::default());
+    }
+
+    #[test]
+    fn music_tags_from_any_case_and_the_album_artist_as_a_fallback() {
+        // Vorbis comments keep their upper-case names; FFmpeg's ID3 names are lower-case.
+        let comments = tags(&[("TITLE", " Blue in Green "), ("ALBUM_ARTIST", "Miles Davis"), ("ALBUM", "")]);
+        let found = capture_tags(&[comments]);
+        assert_eq!(found.title.as_deref(), Some("Blue in Green"));
+        assert_eq!(found.artist.as_deref(), Some("Miles Davis"));
+        assert_eq!(found.album, None, "empty tags are no tags");
+        let id3 = tags(&[("album_artist", "Various"), ("artist", "Bill Evans"), ("album", "Kind of Blue")]);
+        let found = capture_tags(&[id3]);
+        assert_eq!(found.artist.as_deref(), Some("Bill Evans"));
+        assert_eq!(found.album.as_deref(), Some("Kind of Blue"));
     }
 
     #[test]

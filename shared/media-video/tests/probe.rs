@@ -90,7 +90,7 @@ fn every_supported_container() {
 #[test]
 fn cover_art_is_not_a_video_stream() {
     let probe = probe_clip("audio-only.m4a");
-    assert_eq!(probe.container, Container::Mp4);
+    assert_eq!(probe.container, Container::M4a, "the ftyp brand is M4A");
     assert!(probe.video.is_empty());
     assert_eq!(probe.attached_pictures, 1);
     assert_eq!((probe.audio[0].channels, probe.audio[0].sample_rate), (1, 44_100));

@@ -115,9 +115,9 @@ impl fmt::Display for AssetStatus {
 pub enum JobKind {
     /// Image thumbnails.
     Thumbnail,
-    /// Video poster, renditions and HLS.
+    /// Video poster, renditions and HLS, or the AAC rendition of an audio file.
     Transcode,
-    /// Metadata and fingerprints of an image or video.
+    /// Metadata and fingerprints of an image, or the probe of a video or audio file.
     Metadata,
 }
 
@@ -134,11 +134,12 @@ impl JobKind {
         }
     }
 
-    /// The jobs an asset of `kind` gets; none for anything that is not media.
+    /// The jobs an asset of `kind` gets; none for anything that is not media. Audio goes through
+    /// the same FFmpeg jobs as video: the transcode makes its AAC rendition, the metadata job probes it.
     pub fn for_media(kind: MediaKind) -> &'static [JobKind] {
         match kind {
             MediaKind::Image => &[JobKind::Thumbnail, JobKind::Metadata],
-            MediaKind::Video => &[JobKind::Transcode, JobKind::Metadata],
+            MediaKind::Video | MediaKind::Audio => &[JobKind::Transcode, JobKind::Metadata],
             MediaKind::Unknown => &[],
         }
     }
@@ -441,5 +442,14 @@ mod tests {
             Some(AssetStatus::Failed)
         );
         assert_eq!(asset_with(&[]).final_status(), None);
+    }
+
+    #[test]
+    fn audio_gets_the_ffmpeg_jobs_of_video_and_unknown_bytes_none() {
+        use JobKind::*;
+        assert_eq!(JobKind::for_media(MediaKind::Image), [Thumbnail, Metadata]);
+        assert_eq!(JobKind::for_media(MediaKind::Video), [Transcode, Metadata]);
+        assert_eq!(JobKind::for_media(MediaKind::Audio), [Transcode, Metadata]);
+        assert!(JobKind::for_media(MediaKind::Unknown).is_empty());
     }
 }

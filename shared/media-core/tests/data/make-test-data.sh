@@ -2,7 +2,8 @@
 # Regenerates the media-core test data from real, licence-clean sources in the package registries
 # (see SOURCES.md). The committed files are canonical; this documents exactly how they were made.
 # Needs: pip, apt-get source (deb-src), ImageMagick (/usr/bin/convert), exiftool, webp, jpegtran,
-# ffmpeg, libheif-examples, libavif-bin, vipsthumbnail (for goldens). Usage: ./make-test-data.sh
+# ffmpeg (with libmp3lame, libvorbis, libopus), libheif-examples, libavif-bin, vipsthumbnail (for
+# goldens). Usage: ./make-test-data.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
@@ -77,6 +78,21 @@ ffmpeg -loglevel error -y "${src[@]}" -c:v libx264 -pix_fmt yuv420p "$in/video/c
 ffmpeg -loglevel error -y "${src[@]}" -c:v libvpx -b:v 100k "$in/video/clip.webm"
 ffmpeg -loglevel error -y "${src[@]}" -c:v mpeg4 "$in/video/clip.avi"
 ffmpeg -loglevel error -y "${src[@]}" -c:v libx264 -pix_fmt yuv420p "$in/video/clip.ts"
+
+# Audio: a 1.5 s 440 Hz tone in every audio format mediaflow accepts (see SOURCES.md).
+mkdir -p "$in/audio"
+tone44=(-f lavfi -i sine=frequency=440:sample_rate=44100:duration=1.5)
+tone48=(-f lavfi -i sine=frequency=440:sample_rate=48000:duration=1.5)
+tags=(-metadata "title=A 440 Hz tone" -metadata "artist=mediaflow" -metadata "album=Test tones")
+ffmpeg -loglevel error -y "${tone44[@]}" "${tags[@]}" -c:a libmp3lame -b:a 64k -id3v2_version 3 "$in/audio/mp3-id3.mp3"
+ffmpeg -loglevel error -y "${tone48[@]}" -ac 2 -c:a libmp3lame -b:a 96k -id3v2_version 0 -write_id3v1 0 \
+  "$in/audio/mp3-frames.mp3"
+ffmpeg -loglevel error -y "${tone44[@]}" -ar 22050 -c:a pcm_s16le -fflags +bitexact "$in/audio/wav-pcm.wav"
+ffmpeg -loglevel error -y "${tone48[@]}" -ac 2 "${tags[@]}" -c:a flac "$in/audio/flac-stereo.flac"
+ffmpeg -loglevel error -y "${tone44[@]}" -ac 2 "${tags[@]}" -c:a libvorbis -q:a 0 "$in/audio/ogg-vorbis.ogg"
+ffmpeg -loglevel error -y "${tone44[@]}" -ar 48000 -c:a libopus -b:a 32k "$in/audio/ogg-opus.opus"
+ffmpeg -loglevel error -y "${tone44[@]}" -ac 2 "${tags[@]}" -c:a aac -b:a 64k "$in/audio/m4a-aac.m4a"
+ffmpeg -loglevel error -y "${tone44[@]}" -c:a aac -b:a 64k -f adts "$in/audio/aac-adts.aac"
 
 # Bad inputs.
 : > "$bad/empty.bin"

@@ -168,7 +168,7 @@ impl Transcode<'_> {
                     continue;
                 }
                 Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::util::error::EIO => {
-                    return Err(VideoError::io(self.path, std::io::Error::from_raw_os_error(errno)));
+                    return Err(input::read_error(self.path, self.file.sniffed));
                 }
                 Err(error) => {
                     return Err(VideoError::CorruptInput { reason: format!("reading packets: {error}") });

@@ -128,7 +128,8 @@ pub struct TranscodeOptions {
     pub audio_bit_rate: u32,
     /// Seconds between keyframes, forced on the same grid in every rendition (default 2).
     pub keyframe_interval_seconds: u32,
-    /// Whether to write HLS playlists and segments as well as the MP4 files (default on).
+    /// Whether to write HLS playlists and segments as well as the MP4 files (default on). Inputs
+    /// without video get their `.m4a` alone: one small file that every browser plays progressively.
     pub hls: bool,
     /// HLS segment container (default fMP4).
     pub hls_segment_format: HlsSegmentFormat,

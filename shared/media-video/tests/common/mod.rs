@@ -13,6 +13,12 @@ pub fn clip(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
 }
 
+/// An audio file of media-core's test data (`inputs/audio/`, see SOURCES.md there): a 1.5 s tone in
+/// every audio format, kept in the innermost crate so that every crate's tests can read it.
+pub fn audio_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../media-core/tests/data/inputs/audio").join(name)
+}
+
 /// A fresh temporary directory.
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")

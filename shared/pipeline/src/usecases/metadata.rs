@@ -1,5 +1,5 @@
 //! The metadata job: image metadata and fingerprints and the SHA-256 of the bytes (indexed for
-//! duplicate search); videos are handed to the video port.
+//! duplicate search); videos and audio files are handed to the video port, which probes them.
 
 use media_core::MediaKind;
 
@@ -22,9 +22,12 @@ pub(crate) async fn run(services: &Services, message: &JobMessage) -> Result<Job
             })
             .await?
         }
-        MediaKind::Video => return services.video()?.metadata(services, message).await,
+        MediaKind::Video | MediaKind::Audio => return services.video()?.metadata(services, message).await,
         MediaKind::Unknown => {
-            return Err(JobError::Permanent(Failure::new("unsupported-format", "not an image or video")));
+            return Err(JobError::Permanent(Failure::new(
+                "unsupported-format",
+                "not an image, video or audio file",
+            )));
         }
     };
     Ok(JobOutput::Done { derivatives: Vec::new(), metadata: Some(metadata), sha256: Some(sha256) })
