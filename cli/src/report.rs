@@ -57,7 +57,7 @@ pub struct ErrorReport {
 /// The last line.
 #[derive(Debug, Serialize)]
 pub struct SummaryLine {
-    /// Totals.
+    /// Counts and timings over every input.
     pub summary: Summary,
 }
 

@@ -43,7 +43,7 @@ pub enum MediaFormat {
     Mp4,
     /// Apple QuickTime.
     Mov,
-    /// Matroska.
+    /// Matroska (`.mkv`, `.mka`) other than WebM.
     Matroska,
     /// WebM (Matroska profile).
     Webm,

@@ -57,7 +57,7 @@ pub struct Thumbnail {
     pub width: u32,
     /// Actual height in pixels.
     pub height: u32,
-    /// Encoding.
+    /// The format it was encoded in (JPEG or WebP, from the options).
     pub format: OutputFormat,
     /// The encoded file.
     pub bytes: Vec<u8>,

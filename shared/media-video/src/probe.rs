@@ -29,7 +29,7 @@ pub enum Container {
     M4a,
     /// Apple QuickTime.
     Mov,
-    /// Matroska.
+    /// Matroska (`.mkv`, `.mka`) other than WebM.
     Matroska,
     /// WebM (Matroska profile).
     Webm,
@@ -81,12 +81,26 @@ impl Container {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DynamicRange {
-    /// Standard dynamic range (BT.709, BT.601, sRGB, or unspecified).
+    /// Standard dynamic range (BT.709, BT.601, sRGB, or unspecified; also BT.2020 primaries with
+    /// an SDR transfer, which are carried through with their own tags).
     Sdr,
     /// HDR with the PQ transfer (SMPTE ST 2084): HDR10, HDR10+, Dolby Vision profile 8.1.
     HdrPq,
     /// HDR with the hybrid log-gamma transfer (ARIB STD-B67), as iPhones record.
     HdrHlg,
+}
+
+impl DynamicRange {
+    /// The one definition of HDR in media-video, used by the probe, the tone mapper and the
+    /// renditions' colour tags alike: a PQ or HLG transfer. Primaries alone do not make HDR.
+    pub fn of_transfer(transfer: ffmpeg_next::util::color::TransferCharacteristic) -> DynamicRange {
+        use ffmpeg_next::util::color::TransferCharacteristic as Transfer;
+        match transfer {
+            Transfer::SMPTE2084 => DynamicRange::HdrPq,
+            Transfer::ARIB_STD_B67 => DynamicRange::HdrHlg,
+            _ => DynamicRange::Sdr,
+        }
+    }
 }
 
 /// One video stream. Cover art in audio files is not a video stream (see
@@ -391,11 +405,9 @@ fn describe_video(stream: &Stream<'_>) -> VideoStream {
         None => (None, None),
     };
     let [color_transfer, color_primaries, color_space] = color_names(parameters);
-    let dynamic_range = match color_transfer.as_deref() {
-        Some("smpte2084") => DynamicRange::HdrPq,
-        Some("arib-std-b67") => DynamicRange::HdrHlg,
-        _ => DynamicRange::Sdr,
-    };
+    let dynamic_range = DynamicRange::of_transfer(ffmpeg_next::util::color::TransferCharacteristic::from(
+        parameters.color_trc,
+    ));
     VideoStream {
         index: stream.index() as u32,
         codec: codec_name(parameters.codec_id),

@@ -26,7 +26,7 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// Job metrics.
     pub metrics: Arc<dyn Metrics>,
-    /// Settings.
+    /// Where derivatives go, thumbnail and image settings, leases and margins.
     pub settings: Arc<Settings>,
     /// The video jobs, in the functions built with FFmpeg (transcode, metadata); `None` elsewhere.
     pub video: Option<Arc<dyn VideoJobs>>,

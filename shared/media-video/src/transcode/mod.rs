@@ -260,7 +260,8 @@ impl Transcode<'_> {
             .unwrap_or(Rational::new(30, 1));
         let keyframe_interval = f64::from(self.options.keyframe_interval_seconds);
         let gop_frames = ((f64::from(frame_rate) * keyframe_interval).round() as u32).max(1);
-        let (primaries, transfer, space) = stream_color(codec_parameters(&stream));
+        let tone_mapper =
+            ToneMapper::for_source(video.dynamic_range, largest_width, largest_height, time_base);
         let settings = VideoSettings {
             time_base,
             frame_rate,
@@ -268,10 +269,8 @@ impl Transcode<'_> {
             preset: self.options.preset,
             crf: self.options.crf,
             gop_frames,
-            color: rendition_color(primaries, transfer, space),
+            color: rendition_color(stream_color(codec_parameters(&stream)), tone_mapper.is_some()),
         };
-        let tone_mapper =
-            ToneMapper::for_source(video.dynamic_range, largest_width, largest_height, time_base);
         let renditions = plans
             .iter()
             .map(|plan| RenditionVideoEncoder::open(plan, &settings))

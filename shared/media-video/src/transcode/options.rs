@@ -23,9 +23,9 @@ pub enum X264Preset {
     Fast,
     /// x264's own default.
     Medium,
-    /// Slow.
+    /// Smaller files for about twice `medium`'s time.
     Slow,
-    /// Slower.
+    /// Smaller still, for about twice `slow`'s time.
     Slower,
     /// Slowest, smallest files.
     Veryslow,

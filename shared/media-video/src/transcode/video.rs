@@ -160,21 +160,17 @@ pub(crate) fn receive(encoder: &mut encoder::Encoder, packet: &mut Packet) -> Re
     }
 }
 
-/// The colour tags to carry from a source to its renditions: SDR tags pass through; HDR sources
-/// are tone-mapped to BT.709 (see [`crate::tonemap`]) and tagged so.
+/// The colour tags of the renditions: BT.709 when the source's frames are tone-mapped to it (see
+/// [`crate::tonemap`]), the source's own tags otherwise, so that pixels are never labelled with a
+/// colour space they were not converted to.
 pub(crate) fn rendition_color(
-    primaries: color::Primaries,
-    transfer: color::TransferCharacteristic,
-    space: color::Space,
+    source: (color::Primaries, color::TransferCharacteristic, color::Space),
+    tone_mapped: bool,
 ) -> (color::Primaries, color::TransferCharacteristic, color::Space) {
-    use color::TransferCharacteristic as Transfer;
-    let is_hdr = matches!(transfer, Transfer::SMPTE2084 | Transfer::ARIB_STD_B67)
-        || matches!(primaries, color::Primaries::BT2020)
-        || matches!(space, color::Space::BT2020NCL | color::Space::BT2020CL);
-    if is_hdr {
-        (color::Primaries::BT709, Transfer::BT709, color::Space::BT709)
+    if tone_mapped {
+        (color::Primaries::BT709, color::TransferCharacteristic::BT709, color::Space::BT709)
     } else {
-        (primaries, transfer, space)
+        source
     }
 }
 
@@ -187,4 +183,26 @@ pub(crate) fn stream_color(
         color::TransferCharacteristic::from(parameters.color_trc),
         color::Space::from(parameters.color_space),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DynamicRange;
+
+    #[test]
+    fn only_tone_mapped_frames_are_tagged_bt709() {
+        use color::TransferCharacteristic as Transfer;
+        // BT.2020 primaries with an SDR transfer are not HDR: not tone-mapped, so they keep their tags.
+        let wide_gamut_sdr = (color::Primaries::BT2020, Transfer::BT2020_10, color::Space::BT2020NCL);
+        assert_eq!(DynamicRange::of_transfer(wide_gamut_sdr.1), DynamicRange::Sdr);
+        assert_eq!(rendition_color(wide_gamut_sdr, false), wide_gamut_sdr);
+        let hlg = (color::Primaries::BT2020, Transfer::ARIB_STD_B67, color::Space::BT2020NCL);
+        assert_eq!(DynamicRange::of_transfer(hlg.1), DynamicRange::HdrHlg);
+        assert_eq!(
+            rendition_color(hlg, true),
+            (color::Primaries::BT709, Transfer::BT709, color::Space::BT709)
+        );
+        assert_eq!(DynamicRange::of_transfer(Transfer::SMPTE2084), DynamicRange::HdrPq);
+    }
 }
