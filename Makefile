@@ -11,7 +11,7 @@ LAMBDA_DIR := $(TARGET_DIR)/lambda
 # scripts/build-static-libs.sh's cache outside the clone. Recursively expanded, so each recipe sees
 # the build that `deps` has just made.
 export PKG_CONFIG_PATH = $(shell scripts/build-static-libs.sh --print-prefix)/lib/pkgconfig
-FUNCTIONS := ingest thumbnail transcode metadata
+FUNCTIONS := ingest thumbnail transcode metadata reconcile
 # The functions that handle videos and so link FFmpeg; the others must not.
 VIDEO_FUNCTIONS := transcode metadata
 VENV := .venv
@@ -27,7 +27,8 @@ LOCAL_PARAMS := --param MaxReceiveCount=3 \
 	--param ThumbnailTimeout=15 --param ThumbnailQueueVisibilityTimeout=20 \
 	--param MetadataTimeout=30 --param MetadataQueueVisibilityTimeout=35 \
 	--param TranscodeTimeout=300 --param TranscodeQueueVisibilityTimeout=310 \
-	--param Renditions=720,480 --param ReservedConcurrencyEnabled=true
+	--param Renditions=720,480 --param ReservedConcurrencyEnabled=true \
+	--param ReconcileScheduleState=DISABLED --param ReconcileStuckAfter=10s
 
 .PHONY: deps setup build package check-package up deploy deploy-function down demo test lint unit cfn-lint e2e bench fmt clean
 

@@ -376,7 +376,11 @@ def main(argv=None) -> int:
 
     template = load_template(args.template)
     upload_functions(template, args.lambda_dir.resolve(), s3, args.bucket)
-    body = json.dumps(template, indent=1, default=str)
+    # Compact: CloudFormation takes at most 51,200 bytes of TemplateBody (the YAML's comments and an
+    # indented dump would not fit; `sam deploy` uploads larger templates to S3 instead).
+    body = json.dumps(template, separators=(",", ":"), default=str)
+    if len(body) > 51_200:
+        raise SystemExit(f"[deploy] the template is {len(body)} bytes as JSON, over CloudFormation's 51,200")
     stack_params = [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()]
     deploy_stack(cfn, args.stack, body, stack_params, args.timeout, template)
     apply_reserved_concurrency(template, params, cfn, lam, args.stack)

@@ -219,7 +219,7 @@ def lambda_environment(name: str, bootstrap: Path, port: int, endpoint_url: str 
         "TRANSCODE_QUEUE_URL": NEVER_CONTACTED,
         "METADATA_QUEUE_URL": NEVER_CONTACTED,
         "TRANSCODE_LONG_QUEUE_URL": NEVER_CONTACTED,
-        "MEDIAFLOW_LOG_FORMAT": "json",
+        "AWS_LAMBDA_LOG_FORMAT": "JSON",
         "RUST_LOG": "info",
     }
     if endpoint_url:

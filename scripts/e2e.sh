@@ -29,3 +29,5 @@ echo "== end-to-end tests"
 # On their own: these kill or replace the functions' processes, which would disturb the tests above.
 "$CARGO" test -p e2e --test crash -- --nocapture
 "$CARGO" test -p e2e --test redeploy -- --nocapture
+# Reconciles the whole table and switches the uploads bucket's notifications off for a moment.
+"$CARGO" test -p e2e --test reconcile -- --nocapture

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_adapters::DynamoAssetRepository;
 use aws_sdk_s3::primitives::ByteStream;
@@ -23,10 +23,12 @@ pub struct Stack {
     pub parameters: HashMap<String, String>,
     /// S3 (path-style).
     pub s3: aws_sdk_s3::Client,
-    /// SQS.
+    /// SQS: sends raw messages, reads queue depths and the completion-event queue.
     pub sqs: aws_sdk_sqs::Client,
     /// The assets table.
     pub assets: DynamoAssetRepository,
+    /// CloudWatch Logs, where each function's output goes.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     /// A prefix unique to this test run, so runs never see each other's objects.
     pub run: String,
 }
@@ -69,6 +71,7 @@ impl Stack {
             s3: aws_adapters::s3_client(&sdk),
             sqs: aws_sdk_sqs::Client::new(&sdk),
             assets: DynamoAssetRepository::new(aws_adapters::DynamoClient::new(&sdk), table),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
             run,
         }
     }
@@ -209,6 +212,39 @@ impl Stack {
             .filter(|event| event["detail"]["asset_id"] == id.as_str())
             .cloned()
             .collect()
+    }
+
+    /// Waits until the log of the stack's `function` (`ingest`, `thumbnail`, ...) has a line written
+    /// at or after `since` that contains every one of `needles`, and returns it: positive evidence
+    /// that a message was received and what the function made of it. Panics after `timeout`.
+    pub async fn wait_log(
+        &self,
+        function: &str,
+        since: SystemTime,
+        needles: &[&str],
+        timeout: Duration,
+    ) -> String {
+        let group = format!("/aws/lambda/{}-{function}", self.name);
+        let start_ms = since.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let started = Instant::now();
+        loop {
+            let mut pages = self
+                .logs
+                .filter_log_events()
+                .log_group_name(&group)
+                .start_time(start_ms)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.unwrap_or_else(|error| panic!("FilterLogEvents {group}: {error:?}"));
+                let mut lines = page.events().iter().filter_map(|event| event.message());
+                if let Some(line) = lines.find(|line| needles.iter().all(|needle| line.contains(needle))) {
+                    return line.to_owned();
+                }
+            }
+            assert!(started.elapsed() < timeout, "no line with {needles:?} in {group} after {timeout:?}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 
     /// Waits until at least `count` completion events for `id` arrived; returns them all.

@@ -3,7 +3,7 @@
 //! They need the deployed stack: `make e2e` deploys it and runs them (`make unit` excludes this crate).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use e2e::{Stack, data, percentile};
 use futures::StreamExt;
@@ -48,13 +48,22 @@ async fn check_derivatives(stack: &Stack, asset: &Asset) {
                     );
                 }
             }
-            DerivativeRole::Audio => {}
+            DerivativeRole::Audio => {
+                let file = std::env::temp_dir().join(format!("e2e-{}.m4a", asset.id));
+                std::fs::write(&file, &bytes).expect("write audio rendition");
+                let probe = media_video::probe(&file, &media_video::VideoLimits::default())
+                    .expect("audio rendition probes");
+                let _ = std::fs::remove_file(&file);
+                assert_eq!(probe.audio.first().map(|audio| audio.codec.as_str()), Some("aac"), "{probe:?}");
+                let recorded = derivative.duration_seconds.expect("duration");
+                assert!((probe.duration_seconds.unwrap_or(0.0) - recorded).abs() < 0.1, "{probe:?}");
+            }
         }
     }
 }
 
 #[tokio::test]
-async fn real_images_and_a_video_reach_ready_with_every_derivative_and_one_event() {
+async fn real_images_a_video_and_a_song_reach_ready_with_every_derivative_and_one_event() {
     let stack = Stack::connect().await;
     let uploads = [
         ("deep/a/b/c/d/my holiday photo +1.jpg", "media-core/tests/data/inputs/photo-camera.jpg", "image"),
@@ -62,6 +71,7 @@ async fn real_images_and_a_video_reach_ready_with_every_derivative_and_one_event
         ("cmyk+spaces in name.jpg", "media-core/tests/data/inputs/jpeg-cmyk.jpg", "image"),
         ("animated.webp", "media-core/tests/data/inputs/webp-animated.webp", "image"),
         ("clips/big buck bunny.mp4", "media-video/tests/data/bigbuckbunny.mp4", "video"),
+        ("music/tone.mp3", "media-core/tests/data/inputs/audio/mp3-id3.mp3", "audio"),
     ];
     let mut started = Vec::new();
     for (name, file, kind) in uploads {
@@ -79,6 +89,10 @@ async fn real_images_and_a_video_reach_ready_with_every_derivative_and_one_event
         if *kind == "image" {
             assert_eq!(roles, vec![DerivativeRole::Thumbnail; 2], "{key}");
             assert!(asset.metadata.as_ref().is_some_and(|m| m["width"].as_u64().is_some()));
+        } else if *kind == "audio" {
+            assert_eq!(roles, vec![DerivativeRole::Audio], "{key}");
+            let metadata = asset.metadata.as_ref().expect("the probe");
+            assert_eq!(metadata["audio"][0]["codec"], "mp3", "{metadata:#}");
         } else {
             for role in [DerivativeRole::Poster, DerivativeRole::Rendition, DerivativeRole::HlsPlaylist] {
                 assert!(roles.contains(&role), "{key}: no {role:?} in {roles:?}");
@@ -136,7 +150,9 @@ async fn duplicates_re_uploads_stale_events_and_deletion() {
     assert_eq!(first.status, AssetStatus::Ready);
     let ingest = stack.output("IngestQueueUrl").to_owned();
 
-    // Duplicate delivery of the upload event and of a finished job: no new work, no new event.
+    // Duplicate delivery of the upload event and of a finished job: each is received and
+    // recognised (its function logs so for this asset), and causes no new work and no new event.
+    let sent = SystemTime::now();
     stack.send(&ingest, &s3_event(stack.uploads(), &key, "ObjectCreated:Put", &first.source.sequencer)).await;
     let job = JobMessage {
         asset_id: id.clone(),
@@ -149,7 +165,9 @@ async fn duplicates_re_uploads_stale_events_and_deletion() {
         kind: first.kind,
     };
     stack.send(stack.output("ThumbnailQueueUrl"), &serde_json::to_string(&job).expect("json")).await;
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    let timeout = Duration::from_secs(30);
+    stack.wait_log("ingest", sent, &[id.as_str(), "duplicate delivery"], timeout).await;
+    stack.wait_log("thumbnail", sent, &[id.as_str(), "duplicate delivery of a finished job"], timeout).await;
     let after = stack.asset(&id).await.expect("asset");
     assert_eq!(after.updated_at, first.updated_at, "duplicates changed nothing");
     assert!(after.jobs.values().all(|job| job.attempts == 1));
@@ -166,9 +184,10 @@ async fn duplicates_re_uploads_stale_events_and_deletion() {
     assert_eq!(second.metadata.as_ref().map(|m| m["format"].clone()), Some("png".into()));
     assert_eq!(stack.wait_events(&id, 2, Duration::from_secs(30)).await.len(), 2);
 
-    // The first upload's event, late: stale, nothing changes.
+    // The first upload's event, late: received, recognised as stale, nothing changes.
+    let sent = SystemTime::now();
     stack.send(&ingest, &s3_event(stack.uploads(), &key, "ObjectCreated:Put", &first.source.sequencer)).await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    stack.wait_log("ingest", sent, &[id.as_str(), "stale event"], Duration::from_secs(30)).await;
     let still = stack.asset(&id).await.expect("asset");
     assert_eq!(still.source.sequencer, second.source.sequencer);
     assert_eq!(still.updated_at, second.updated_at);

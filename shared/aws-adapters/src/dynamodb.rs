@@ -419,6 +419,36 @@ impl AssetRepository for DynamoAssetRepository {
         items.into_iter().map(|item| asset_from("dynamodb:Query", item)).collect()
     }
 
+    async fn list_stale(
+        &self,
+        status: AssetStatus,
+        updated_before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Asset>, PortError> {
+        let mut assets = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(STATUS_INDEX)
+            .key_condition_expression("#status = :status AND updated_at < :before")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":before", s(updated_before.to_string()))
+            .scan_index_forward(true)
+            .into_paginator()
+            .items()
+            .send();
+        while assets.len() < limit {
+            match pages.next().await {
+                Some(item) => assets
+                    .push(asset_from("dynamodb:Query", item.map_err(|e| port_error("dynamodb:Query", e))?)?),
+                None => break,
+            }
+        }
+        Ok(assets)
+    }
+
     async fn find_by_sha256(&self, sha256: &str) -> Result<Vec<AssetId>, PortError> {
         let items = self.query(SHA256_INDEX, "sha256", sha256.to_owned(), 1000).await?;
         Ok(items

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
-use pipeline::ports::{ObjectInfo, ObjectStore};
+use pipeline::ports::{ListedObject, ObjectInfo, ObjectStore};
+use pipeline::time::Timestamp;
 use pipeline::{PortError, PortErrorKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -242,6 +243,28 @@ impl ObjectStore for S3ObjectStore {
             deleted += count;
         }
         Ok(deleted)
+    }
+
+    async fn list(&self, bucket: &str, limit: usize) -> Result<Vec<ListedObject>, PortError> {
+        let mut listed = Vec::new();
+        let mut pages = self.client.list_objects_v2().bucket(bucket).into_paginator().send();
+        while listed.len() < limit {
+            let Some(page) = pages.next().await else { break };
+            let page = page.map_err(|e| port_error("s3:ListObjectsV2", e))?;
+            listed.extend(page.contents().iter().filter_map(|object| {
+                let modified = object.last_modified()?;
+                let millis =
+                    modified.secs().max(0) as u64 * 1000 + u64::from(modified.subsec_nanos()) / 1_000_000;
+                Some(ListedObject {
+                    key: object.key()?.to_owned(),
+                    size: object.size().unwrap_or(0).max(0) as u64,
+                    etag: object.e_tag().map(str::to_owned),
+                    last_modified: Timestamp::from_millis(millis),
+                })
+            }));
+        }
+        listed.truncate(limit);
+        Ok(listed)
     }
 }
 

@@ -1,5 +1,5 @@
-//! SQS: the job queues ([`SqsJobQueue`]), worker-mode polling ([`SqsMessageSource`]) and DLQ
-//! redrive ([`redrive`]).
+//! SQS: the job queues ([`SqsJobQueue`]), worker-mode polling ([`SqsMessageSource`]), a busy job's
+//! delayed redelivery ([`delay_redelivery`]) and DLQ redrive ([`redrive`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, MessageSystemAttributeNameForSends,
-    MessageSystemAttributeValue, QueueAttributeName, SendMessageBatchRequestEntry,
+    MessageSystemAttributeName, MessageSystemAttributeNameForSends, MessageSystemAttributeValue,
+    QueueAttributeName,
 };
 use pipeline::ports::{JobMessage, JobQueue, JobQueueName, MessageSource, ReceivedMessage};
 use pipeline::{PortError, PortErrorKind};
@@ -177,71 +177,57 @@ pub async fn delay_redelivery(
     SqsMessageSource::new(client.clone(), url).extend_visibility(receipt, delay).await
 }
 
-/// Moves every message from the dead-letter queue at `dlq_url` back to `target_url` (after a
-/// fix), in batches of ten: each batch is sent before it is deleted, so nothing is lost (a crash
-/// in between leaves duplicates, which the pipeline tolerates). Returns how many moved.
+/// Moves every message of the dead-letter queue at `dlq_url` back to `target_url` (after a fix)
+/// with SQS's own message move task (`StartMessageMoveTask`), which keeps each message's
+/// attributes, and waits until the task ends. Returns how many moved.
 pub async fn redrive(client: &Client, dlq_url: &str, target_url: &str) -> Result<usize, PortError> {
-    let mut moved = 0;
+    let source = queue_arn(client, dlq_url).await?;
+    let destination = queue_arn(client, target_url).await?;
+    client
+        .start_message_move_task()
+        .source_arn(&source)
+        .destination_arn(&destination)
+        .send()
+        .await
+        .map_err(|e| port_error("sqs:StartMessageMoveTask", e))?;
     loop {
-        let received = client
-            .receive_message()
-            .queue_url(dlq_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .visibility_timeout(60)
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let tasks = client
+            .list_message_move_tasks()
+            .source_arn(&source)
+            .max_results(1)
             .send()
             .await
-            .map_err(|e| port_error("sqs:ReceiveMessage", e))?;
-        let messages = received.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return Ok(moved);
+            .map_err(|e| port_error("sqs:ListMessageMoveTasks", e))?;
+        // The newest task of the queue is this one (SQS allows one running task per queue).
+        let Some(task) = tasks.results().first() else { continue };
+        let moved = usize::try_from(task.approximate_number_of_messages_moved()).unwrap_or(0);
+        match task.status() {
+            Some("COMPLETED") => return Ok(moved),
+            Some(status @ ("FAILED" | "CANCELLED")) => {
+                let reason = task.failure_reason().unwrap_or("no reason given");
+                let message = format!("the move task ended {status} after {moved} message(s): {reason}");
+                return Err(PortError::new("sqs:StartMessageMoveTask", PortErrorKind::Unavailable, message));
+            }
+            _ => {}
         }
-        let mut sends = Vec::new();
-        let mut deletes = Vec::new();
-        for (index, message) in messages.into_iter().enumerate() {
-            let id = format!("m{index}");
-            let build = |builder: Result<SendMessageBatchRequestEntry, _>| {
-                builder.map_err(|error: aws_sdk_sqs::error::BuildError| {
-                    PortError::new("sqs:SendMessageBatch", PortErrorKind::Rejected, error.to_string())
-                })
-            };
-            sends.push(build(
-                SendMessageBatchRequestEntry::builder()
-                    .id(&id)
-                    .message_body(message.body.unwrap_or_default())
-                    .build(),
-            )?);
-            deletes.push(
-                DeleteMessageBatchRequestEntry::builder()
-                    .id(&id)
-                    .receipt_handle(message.receipt_handle.unwrap_or_default())
-                    .build()
-                    .map_err(|error| {
-                        PortError::new("sqs:DeleteMessageBatch", PortErrorKind::Rejected, error.to_string())
-                    })?,
-            );
-        }
-        let sent = client
-            .send_message_batch()
-            .queue_url(target_url)
-            .set_entries(Some(sends))
-            .send()
-            .await
-            .map_err(|e| port_error("sqs:SendMessageBatch", e))?;
-        if !sent.failed.is_empty() {
-            return Err(PortError::new(
-                "sqs:SendMessageBatch",
-                PortErrorKind::Unavailable,
-                format!("{} messages were not sent back", sent.failed.len()),
-            ));
-        }
-        client
-            .delete_message_batch()
-            .queue_url(dlq_url)
-            .set_entries(Some(deletes))
-            .send()
-            .await
-            .map_err(|e| port_error("sqs:DeleteMessageBatch", e))?;
-        moved += sent.successful.len();
     }
+}
+
+/// The ARN of the queue at `url`.
+async fn queue_arn(client: &Client, url: &str) -> Result<String, PortError> {
+    let output = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| port_error("sqs:GetQueueAttributes", e))?;
+    output
+        .attributes()
+        .and_then(|attributes| attributes.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .ok_or_else(|| {
+            PortError::new("sqs:GetQueueAttributes", PortErrorKind::NotFound, format!("no ARN for {url}"))
+        })
 }

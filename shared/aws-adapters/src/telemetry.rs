@@ -1,27 +1,35 @@
-//! Logging: `tracing` to stderr, JSON on Lambda (or with `MEDIAFLOW_LOG_FORMAT=json`), filtered
-//! by `RUST_LOG` (default `info`); job metrics in CloudWatch Embedded Metric Format on stdout, which
-//! Lambda's log capture turns into CloudWatch metrics (namespace `mediaflow`).
+//! Logging: `tracing` to stderr, set up by Lambda's advanced logging controls the way
+//! `lambda_runtime`'s default subscriber reads them: JSON when `AWS_LAMBDA_LOG_FORMAT=JSON` (the
+//! template sets `LogFormat: JSON`), the level from `AWS_LAMBDA_LOG_LEVEL`, then `RUST_LOG`
+//! (default `info`). Job metrics go in CloudWatch Embedded Metric Format to stdout, which Lambda's
+//! log capture turns into CloudWatch metrics (namespace `mediaflow`).
 
 use std::io::Write;
 
+use pipeline::ReconcileReport;
 use pipeline::ports::{JobMetrics, Metrics};
+use pipeline::time::Timestamp;
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber; later calls do nothing.
+/// Installs the global subscriber, once per process. On Lambda it is `lambda_runtime`'s default
+/// one (no timestamps: Lambda stamps every line); off Lambda (worker mode) the same variables
+/// apply, with timestamps.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var("MEDIAFLOW_LOG_FORMAT").map(|format| format == "json").unwrap_or(false)
-        || std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+        lambda_runtime::tracing::init_default_subscriber_with_writer(std::io::stderr);
+        return;
+    }
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG"));
+    let filter =
+        EnvFilter::try_new(level.as_deref().unwrap_or("info")).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json {
-        builder.json().with_current_span(true).with_span_list(true).try_init()
-    } else {
-        builder.try_init()
-    };
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
 }
 
-/// [`Metrics`] as CloudWatch Embedded Metric Format lines on stdout: `Processed`, `Failed`,
-/// `DurationMs`, `BytesIn`, `BytesOut`, by `Job` and by `Job` and `Outcome` (`ok` or the error code).
+/// [`Metrics`] as CloudWatch Embedded Metric Format lines on stdout: per job `Processed`, `Failed`,
+/// `DurationMs`, `BytesIn`, `BytesOut`, by `Job` and by `Job` and `Outcome` (`ok` or the error
+/// code); per reconciler run its counts (`JobsRequeued`, `UploadsIngested`, ...).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EmfMetrics;
 
@@ -53,14 +61,50 @@ impl EmfMetrics {
             "BytesOut": metrics.bytes_out,
         })
     }
+
+    /// The EMF document of one reconciler run: one metric per count of the report, by `Function`.
+    pub fn reconcile_document(report: &ReconcileReport, timestamp_ms: u64) -> serde_json::Value {
+        let counts = [
+            ("AssetsChecked", report.assets_checked),
+            ("ObjectsChecked", report.objects_checked),
+            ("JobsRequeued", report.jobs_requeued),
+            ("UploadsCompleted", report.uploads_completed),
+            ("UploadsIngested", report.uploads_ingested),
+            ("JobsGivenUp", report.jobs_given_up),
+            ("Errors", report.errors),
+        ];
+        let mut document = serde_json::json!({
+            "_aws": {
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": "mediaflow",
+                    "Dimensions": [["Function"]],
+                    "Metrics": counts.iter().map(|(name, _)| serde_json::json!({"Name": name, "Unit": "Count"})).collect::<Vec<_>>(),
+                }]
+            },
+            "Function": "reconcile",
+        });
+        for (name, count) in counts {
+            document[name] = count.into();
+        }
+        document
+    }
 }
 
 impl Metrics for EmfMetrics {
     fn job_finished(&self, metrics: &JobMetrics) {
-        let document = EmfMetrics::document(metrics, pipeline::time::Timestamp::now().as_millis());
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{document}");
+        emit(&EmfMetrics::document(metrics, Timestamp::now().as_millis()));
     }
+
+    fn reconciled(&self, report: &ReconcileReport) {
+        emit(&EmfMetrics::reconcile_document(report, Timestamp::now().as_millis()));
+    }
+}
+
+/// One EMF document, one line on stdout (where Lambda's log capture reads it).
+fn emit(document: &serde_json::Value) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{document}");
 }
 
 #[cfg(test)]
@@ -88,6 +132,31 @@ mod tests {
         assert_eq!(declared, ["Processed", "Failed", "DurationMs", "BytesIn", "BytesOut"]);
         for name in declared {
             assert!(document[name].is_number(), "{name} declared but missing");
+        }
+    }
+
+    #[test]
+    fn reconcile_documents_carry_every_count_of_the_report() {
+        let report = ReconcileReport { jobs_requeued: 3, uploads_ingested: 1, ..ReconcileReport::default() };
+        let document = EmfMetrics::reconcile_document(&report, 1_700_000_000_000);
+        assert_eq!(
+            (document["JobsRequeued"].as_u64(), document["UploadsIngested"].as_u64()),
+            (Some(3), Some(1))
+        );
+        let declared: Vec<&str> = document["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .expect("metrics declared")
+            .iter()
+            .filter_map(|metric| metric["Name"].as_str())
+            .collect();
+        let reported = serde_json::to_value(&report).expect("json");
+        assert_eq!(
+            declared.len(),
+            reported.as_object().map_or(0, |fields| fields.len() - 1),
+            "every count but `truncated`"
+        );
+        for name in declared {
+            assert!(document[name].is_u64(), "{name} declared but missing");
         }
     }
 }

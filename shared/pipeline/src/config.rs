@@ -31,9 +31,40 @@ pub fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> 
     }
 }
 
+/// Parses a positive number such as `500`.
+pub fn parse_number<T: std::str::FromStr + Default + PartialOrd>(
+    name: &'static str,
+    value: &str,
+) -> Result<T, ConfigError> {
+    match value.trim().parse::<T>() {
+        Ok(number) if number > T::default() => Ok(number),
+        _ => {
+            Err(ConfigError { name, value: value.into(), reason: "expected a positive whole number".into() })
+        }
+    }
+}
+
+/// Parses a duration such as `15m`, `90s` or `1h 30m`.
+pub fn parse_duration(name: &'static str, value: &str) -> Result<std::time::Duration, ConfigError> {
+    humantime::parse_duration(value).map_err(|error| ConfigError {
+        name,
+        value: value.into(),
+        reason: format!("expected a duration such as 15m or 90s: {error}"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_and_durations_parse_or_name_the_variable() {
+        assert_eq!(parse_number::<usize>("N", " 500").expect("number"), 500);
+        assert!(matches!(parse_number::<u32>("N", "0"), Err(ConfigError { name: "N", .. })));
+        assert!(matches!(parse_number::<u32>("N", "-3"), Err(ConfigError { name: "N", .. })));
+        assert_eq!(parse_duration("D", "1h 30m").expect("duration").as_secs(), 5400);
+        assert!(matches!(parse_duration("D", "soon"), Err(ConfigError { name: "D", .. })));
+    }
 
     #[test]
     fn lists_and_booleans_parse_or_name_the_variable() {

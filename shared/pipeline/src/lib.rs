@@ -32,5 +32,7 @@ pub use model::{
 };
 pub use sequencer::Sequencer;
 pub use services::{Services, Settings};
-pub use usecases::{handle_ingest_message, handle_job_message};
+pub use usecases::{
+    ReconcileReport, ReconcileSettings, handle_ingest_message, handle_job_message, reconcile,
+};
 pub use video::VideoJobs;

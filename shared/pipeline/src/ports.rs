@@ -19,10 +19,23 @@ use crate::time::Timestamp;
 pub struct ObjectInfo {
     /// Size in bytes.
     pub size: u64,
-    /// ETag.
+    /// ETag, as S3 reports it (quoted; not a checksum for multipart uploads).
     pub etag: Option<String>,
     /// Version id, when versioned.
     pub version_id: Option<String>,
+}
+
+/// An object as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    /// Object key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// ETag, as the listing reports it.
+    pub etag: Option<String>,
+    /// When it was last written.
+    pub last_modified: Timestamp,
 }
 
 /// Object storage (S3).
@@ -48,6 +61,8 @@ pub trait ObjectStore: Send + Sync {
     ) -> Result<u64, PortError>;
     /// Deletes every object under `prefix`; returns how many.
     async fn delete_prefix(&self, bucket: &str, prefix: &str) -> Result<usize, PortError>;
+    /// Up to `limit` objects of `bucket`, in key order.
+    async fn list(&self, bucket: &str, limit: usize) -> Result<Vec<ListedObject>, PortError>;
 }
 
 /// Result of recording an upload or a removal.
@@ -160,6 +175,14 @@ pub trait AssetRepository: Send + Sync {
     async fn reopen_completion(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError>;
     /// Assets with `status`, most recently updated first.
     async fn list_by_status(&self, status: AssetStatus, limit: usize) -> Result<Vec<Asset>, PortError>;
+    /// Up to `limit` assets with `status` last updated before `updated_before`, least recently
+    /// updated first: what the reconciler looks at.
+    async fn list_stale(
+        &self,
+        status: AssetStatus,
+        updated_before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Asset>, PortError>;
     /// Assets whose bytes have this SHA-256.
     async fn find_by_sha256(&self, sha256: &str) -> Result<Vec<AssetId>, PortError>;
 }
@@ -193,6 +216,22 @@ pub struct JobMessage {
     pub size: u64,
     /// What ingest sniffed.
     pub kind: media_core::MediaKind,
+}
+
+impl JobMessage {
+    /// The message of `asset`'s `job` for its current upload.
+    pub fn for_job(asset: &Asset, job: JobKind) -> JobMessage {
+        JobMessage {
+            asset_id: asset.id.clone(),
+            job,
+            sequencer: asset.source.sequencer.clone(),
+            bucket: asset.source.bucket.clone(),
+            key: asset.source.key.clone(),
+            version_id: asset.source.version_id.clone(),
+            size: asset.source.size,
+            kind: asset.kind,
+        }
+    }
 }
 
 /// Job queues (SQS).
@@ -287,4 +326,6 @@ pub struct JobMetrics {
 pub trait Metrics: Send + Sync {
     /// Records one finished attempt (done, failed permanently, or failed and retried).
     fn job_finished(&self, metrics: &JobMetrics);
+    /// Records what one reconciler run found and did.
+    fn reconciled(&self, report: &crate::ReconcileReport);
 }

@@ -33,7 +33,13 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(millis))
     }
 
-    /// Milliseconds from `earlier` to `self`, or 0 if `earlier` is later.
+    /// This time minus `duration` (saturating at the epoch).
+    pub fn minus(self, duration: Duration) -> Timestamp {
+        let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        Timestamp(self.0.saturating_sub(millis))
+    }
+
+    /// Milliseconds from `earlier` to this time (0 when `earlier` is later).
     pub fn millis_since(self, earlier: Timestamp) -> u64 {
         self.0.saturating_sub(earlier.0)
     }

@@ -17,11 +17,12 @@ use crate::error::{PortError, PortErrorKind};
 use crate::model::{Asset, AssetId, AssetStatus, Failure, JobKind, JobState, JobStatus};
 use crate::ports::{
     AssetEvent, AssetRepository, Claim, EventPublisher, JobMessage, JobMetrics, JobQueue, JobQueueName,
-    JobResult, MessageSource, Metrics, ObjectInfo, ObjectStore, ReceivedMessage, Recorded,
+    JobResult, ListedObject, MessageSource, Metrics, ObjectInfo, ObjectStore, ReceivedMessage, Recorded,
 };
 use crate::sequencer::Sequencer;
 use crate::services::{Services, Settings};
 use crate::time::{Clock, Timestamp};
+use crate::usecases::ReconcileReport;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -122,6 +123,21 @@ impl ObjectStore for MemoryObjectStore {
         let size = body.len() as u64;
         self.put(bucket, key, body, content_type).await?;
         Ok(size)
+    }
+
+    async fn list(&self, bucket: &str, limit: usize) -> Result<Vec<ListedObject>, PortError> {
+        self.check("s3:ListObjectsV2")?;
+        let objects = lock(&self.objects);
+        let listed = objects.iter().filter(|((b, _), _)| b == bucket).take(limit);
+        Ok(listed
+            .map(|((_, key), (body, _))| ListedObject {
+                key: key.clone(),
+                size: body.len() as u64,
+                etag: None,
+                // Every object in memory was written when the manual clock started.
+                last_modified: ManualClock::default().now(),
+            })
+            .collect())
     }
 
     async fn delete_prefix(&self, bucket: &str, prefix: &str) -> Result<usize, PortError> {
@@ -354,12 +370,30 @@ impl AssetRepository for MemoryAssetRepository {
         ids.sort();
         Ok(ids)
     }
+
+    async fn list_stale(
+        &self,
+        status: AssetStatus,
+        updated_before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Asset>, PortError> {
+        let mut assets: Vec<Asset> = lock(&self.items)
+            .values()
+            .filter(|a| a.status == status && a.updated_at < updated_before)
+            .cloned()
+            .collect();
+        assets.sort_by_key(|asset| asset.updated_at);
+        assets.truncate(limit);
+        Ok(assets)
+    }
 }
 
 /// Job queues in memory.
 #[derive(Default)]
 pub struct MemoryJobQueue {
     sent: Mutex<VecDeque<(JobQueueName, JobMessage)>>,
+    /// When set, sending fails as unavailable (an ingest that dies before its jobs are sent).
+    pub unavailable: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryJobQueue {
@@ -372,6 +406,9 @@ impl MemoryJobQueue {
 #[async_trait]
 impl JobQueue for MemoryJobQueue {
     async fn send(&self, queue: JobQueueName, message: &JobMessage) -> Result<(), PortError> {
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(PortError::new("sqs:SendMessage", PortErrorKind::Unavailable, "503"));
+        }
         lock(&self.sent).push_back((queue, message.clone()));
         Ok(())
     }
@@ -403,22 +440,32 @@ impl EventPublisher for MemoryEventPublisher {
     }
 }
 
-/// Job metrics in memory.
+/// Job metrics and reconciler reports in memory.
 #[derive(Default)]
 pub struct MemoryMetrics {
     recorded: Mutex<Vec<JobMetrics>>,
+    reconciled: Mutex<Vec<ReconcileReport>>,
 }
 
 impl MemoryMetrics {
-    /// Every record so far.
+    /// Every job record so far.
     pub fn recorded(&self) -> Vec<JobMetrics> {
         lock(&self.recorded).clone()
+    }
+
+    /// Every reconciler report so far.
+    pub fn reconciled(&self) -> Vec<ReconcileReport> {
+        lock(&self.reconciled).clone()
     }
 }
 
 impl Metrics for MemoryMetrics {
     fn job_finished(&self, metrics: &JobMetrics) {
         lock(&self.recorded).push(metrics.clone());
+    }
+
+    fn reconciled(&self, report: &ReconcileReport) {
+        lock(&self.reconciled).push(report.clone());
     }
 }
 
@@ -496,17 +543,17 @@ impl MessageSource for MemoryMessageSource {
 /// memory too, [`MemoryPipeline::with_repository`] takes a real one (DynamoDB Local in
 /// `aws-adapters`' tests) so the same scenarios run on both.
 pub struct MemoryPipeline<R = MemoryAssetRepository> {
-    /// Buckets.
+    /// The uploads and derivatives buckets.
     pub objects: Arc<MemoryObjectStore>,
     /// The assets table.
     pub assets: Arc<R>,
-    /// Queues.
+    /// What was sent to the job queues, until drained.
     pub queue: Arc<MemoryJobQueue>,
     /// Event bus.
     pub events: Arc<MemoryEventPublisher>,
-    /// Clock.
+    /// The clock the use-cases read; moves only when advanced.
     pub clock: Arc<ManualClock>,
-    /// Metrics.
+    /// Job metrics and reconciler reports recorded.
     pub metrics: Arc<MemoryMetrics>,
     /// The services over these ports.
     pub services: Services,

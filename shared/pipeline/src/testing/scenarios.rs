@@ -17,7 +17,7 @@ use crate::model::{AssetId, AssetStatus, DerivativeRole, JobKind, JobState, JobS
 use crate::ports::{AssetRepository, Claim, JobMessage, JobResult};
 use crate::sequencer::Sequencer;
 use crate::time::Timestamp;
-use crate::{handle_ingest_message, handle_job_message};
+use crate::{ReconcileSettings, handle_ingest_message, handle_job_message, reconcile};
 
 /// The uploads bucket of every scenario.
 pub const UPLOADS: &str = "uploads";
@@ -37,6 +37,7 @@ macro_rules! scenario_tests {
             a_removal_during_a_job_discards_the_jobs_result,
             a_failed_publish_is_republished_once,
             corrupt_and_unknown_files_fail_with_their_code_and_are_not_retried,
+            one_reconcile_run_recovers_what_events_missed_and_a_second_changes_nothing,
             service_failures_are_retried_and_the_job_released
         );
     };
@@ -420,4 +421,81 @@ pub async fn service_failures_are_retried_and_the_job_released<R: AssetRepositor
     pipeline.job(&message).await.expect("retry succeeds");
     let state = pipeline.asset(UPLOADS, "a.jpg").await.jobs[&message.job].clone();
     assert_eq!((state.status, state.attempts), (JobStatus::Done, 2));
+}
+
+/// What events missed, recovered by one reconciler run once it is stuck past `stuck_after`: an
+/// ingest that died before sending its jobs, jobs whose messages were lost, a job whose process
+/// died holding it, an upload whose jobs all ended but was never completed, an object whose
+/// notification never came. A second run finds nothing to do.
+pub async fn one_reconcile_run_recovers_what_events_missed_and_a_second_changes_nothing<R>(assets: Arc<R>)
+where
+    R: AssetRepository + 'static,
+{
+    let pipeline = MemoryPipeline::with_repository(assets, |_| {});
+    let settings =
+        ReconcileSettings { stuck_after: Duration::from_secs(600), ..ReconcileSettings::new(UPLOADS) };
+    let repository = &pipeline.services.assets;
+
+    pipeline.queue.unavailable.store(true, Ordering::SeqCst);
+    pipeline.objects.insert(UPLOADS, "never-sent.jpg", photo());
+    let created = event("ObjectCreated:Put", "never-sent.jpg", "01");
+    let ingest = handle_ingest_message(&pipeline.services, &created).await;
+    assert!(ingest.is_err(), "ingest dies before its jobs are sent");
+    pipeline.queue.unavailable.store(false, Ordering::SeqCst);
+    assert_eq!(pipeline.asset(UPLOADS, "never-sent.jpg").await.status, AssetStatus::Received);
+
+    pipeline.upload("lost.jpg", photo(), "01").await;
+    pipeline.upload("killed.jpg", photo(), "01").await;
+    pipeline.upload("uncompleted.jpg", photo(), "01").await;
+    let messages = pipeline.queued();
+    let now = pipeline.services.clock.now();
+    for message in messages.iter().filter(|m| m.key == "killed.jpg" && m.job == JobKind::Thumbnail) {
+        let lease = now.plus(Duration::from_secs(60));
+        let claim =
+            repository.claim_job(&message.asset_id, &message.sequencer, message.job, now, lease).await;
+        assert!(matches!(claim, Ok(Claim::Claimed(_))), "{claim:?}");
+    }
+    for message in messages.iter().filter(|m| m.key == "uncompleted.jpg") {
+        let lease = now.plus(Duration::from_secs(60));
+        let claim =
+            repository.claim_job(&message.asset_id, &message.sequencer, message.job, now, lease).await;
+        assert!(matches!(claim, Ok(Claim::Claimed(_))), "{claim:?}");
+        let state = JobState { status: JobStatus::Failed, attempts: 1, ..JobState::pending() };
+        let result = JobResult { state, metadata: None, sha256: None };
+        repository
+            .finish_job(&message.asset_id, &message.sequencer, message.job, result, now)
+            .await
+            .expect("finished");
+    }
+    pipeline.objects.insert(UPLOADS, "unnotified.jpg", photo());
+
+    let early = reconcile(&pipeline.services, &settings).await.expect("reconciled");
+    assert!(!early.acted(), "nothing is stuck before stuck_after: {early:?}");
+    assert!(pipeline.queue.drain().is_empty());
+
+    pipeline.clock.advance(Duration::from_secs(601));
+    let report = reconcile(&pipeline.services, &settings).await.expect("reconciled");
+    // never-sent: 2 jobs; lost: 2; killed: thumbnail (lease ended) and metadata (pending).
+    assert_eq!(report.jobs_requeued, 6, "{report:?}");
+    assert_eq!(
+        (report.uploads_completed, report.uploads_ingested, report.jobs_given_up),
+        (1, 1, 0),
+        "{report:?}"
+    );
+    assert_eq!((report.assets_checked, report.objects_checked), (4, 5), "{report:?}");
+    assert_eq!(pipeline.asset(UPLOADS, "uncompleted.jpg").await.status, AssetStatus::Failed);
+    pipeline.run_queued_jobs().await;
+    for key in ["never-sent.jpg", "lost.jpg", "killed.jpg", "unnotified.jpg"] {
+        let asset = pipeline.asset(UPLOADS, key).await;
+        assert_eq!(asset.status, AssetStatus::Ready, "{key}");
+        assert!(asset.jobs.values().all(|job| job.status == JobStatus::Done), "{key}: {:?}", asset.jobs);
+    }
+    assert_eq!(pipeline.events.events().len(), 5, "one completion event per upload");
+
+    pipeline.clock.advance(Duration::from_secs(601));
+    let again = reconcile(&pipeline.services, &settings).await.expect("reconciled");
+    assert!(!again.acted(), "a second run changes nothing: {again:?}");
+    assert!(pipeline.queue.drain().is_empty());
+    assert_eq!(pipeline.events.events().len(), 5);
+    assert_eq!(pipeline.metrics.reconciled(), vec![early, report, again], "each run's counts are recorded");
 }

@@ -38,7 +38,12 @@ pub async fn handle_ingest_message(services: &Services, body: &str) -> Result<()
     Ok(())
 }
 
-async fn ingest_upload(services: &Services, id: AssetId, event: &ObjectEvent) -> Result<(), JobError> {
+/// Records an upload and starts its jobs (or records why it cannot be processed).
+pub(crate) async fn ingest_upload(
+    services: &Services,
+    id: AssetId,
+    event: &ObjectEvent,
+) -> Result<(), JobError> {
     let Some(info) = services.objects.head(&event.bucket, &event.key).await? else {
         info!("object no longer exists; its removal event follows");
         return Ok(());
@@ -51,7 +56,10 @@ async fn ingest_upload(services: &Services, id: AssetId, event: &ObjectEvent) ->
     let (status, error) = match format {
         None => (
             AssetStatus::Failed,
-            Some(Failure::new("unsupported-format", "not an image, video or audio file mediaflow recognises")),
+            Some(Failure::new(
+                "unsupported-format",
+                "not an image, video or audio file mediaflow recognises",
+            )),
         ),
         Some(format) if kind == MediaKind::Image && !media_core::is_decodable_image(format) => (
             AssetStatus::Failed,
@@ -93,11 +101,7 @@ async fn ingest_upload(services: &Services, id: AssetId, event: &ObjectEvent) ->
         }
     };
     match asset.status {
-        AssetStatus::Received => {
-            enqueue_jobs(services, &asset).await?;
-            services.assets.mark_processing(&asset.id, &asset.source.sequencer, services.clock.now()).await?;
-            info!(kind = ?asset.kind, jobs = asset.jobs.len(), "jobs enqueued");
-        }
+        AssetStatus::Received => start_jobs(services, &asset).await?,
         AssetStatus::Failed if asset.jobs.is_empty() && asset.completed_sequencer.is_none() => {
             info!(error = ?asset.error, "not processable media");
             complete_asset(services, &asset, AssetStatus::Failed).await?;
@@ -107,20 +111,14 @@ async fn ingest_upload(services: &Services, id: AssetId, event: &ObjectEvent) ->
     Ok(())
 }
 
-async fn enqueue_jobs(services: &Services, asset: &Asset) -> Result<(), JobError> {
+/// Sends a `received` asset's job messages and moves it to `processing` (again, after a crash in
+/// between: duplicate messages are harmless, a lost one is not).
+pub(crate) async fn start_jobs(services: &Services, asset: &Asset) -> Result<(), JobError> {
     for &job in asset.jobs.keys() {
-        let message = JobMessage {
-            asset_id: asset.id.clone(),
-            job,
-            sequencer: asset.source.sequencer.clone(),
-            bucket: asset.source.bucket.clone(),
-            key: asset.source.key.clone(),
-            version_id: asset.source.version_id.clone(),
-            size: asset.source.size,
-            kind: asset.kind,
-        };
-        services.queue.send(JobQueueName::Job(job), &message).await?;
+        services.queue.send(JobQueueName::Job(job), &JobMessage::for_job(asset, job)).await?;
     }
+    services.assets.mark_processing(&asset.id, &asset.source.sequencer, services.clock.now()).await?;
+    info!(kind = ?asset.kind, jobs = asset.jobs.len(), "jobs enqueued");
     Ok(())
 }
 

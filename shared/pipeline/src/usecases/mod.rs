@@ -4,7 +4,9 @@ mod completion;
 mod ingest;
 mod jobs;
 mod metadata;
+mod reconcile;
 mod thumbnail;
 
 pub use ingest::handle_ingest_message;
 pub use jobs::handle_job_message;
+pub use reconcile::{ReconcileReport, ReconcileSettings, reconcile};
