@@ -166,3 +166,20 @@ fn progressive_jpegs_are_decoded_and_flagged() {
     assert!(progressive.metadata.progressive);
     assert!(!process("photo-camera.jpg", &ThumbnailOptions::default()).metadata.progressive);
 }
+
+/// A tiled TIFF with one plane per channel: tiff 0.11.3 panicked on these (image-rs/image-tiff#403,
+/// fixed in `vendor/tiff`). It must decode to exactly the pixels of the same image in strips.
+#[test]
+fn tiled_planar_tiffs_decode_like_their_contiguous_twin() {
+    let options = ThumbnailOptions::default();
+    let thumbnails =
+        |name: &str| match process_image(&data(&format!("inputs/{name}")), &options, &Limits::default()) {
+            Ok(processed) => {
+                processed.thumbnails.into_iter().map(|thumbnail| thumbnail.bytes).collect::<Vec<_>>()
+            }
+            Err(error) => panic!("{name}: {error}"),
+        };
+    let tiled = thumbnails("tiff-tiled-planar.tif");
+    assert_eq!(tiled.len(), options.sizes.len());
+    assert_eq!(tiled, thumbnails("tiff-rgb.tif"), "the same pixels, so the same thumbnails");
+}

@@ -56,6 +56,8 @@ cwebp -quiet -q 80 "$skimage/coffee.png" -o "$in/webp-lossy.webp"
 cwebp -quiet -lossless "$in/png-rgba.png" -o "$in/webp-lossless-alpha.webp"
 $convert "$skimage/chelsea.png" -resize 50% chelsea-small.png
 $convert "$skimage/coffee.png" -resize 50% -compress lzw "$in/tiff-rgb.tif"
+# The same pixels in 64x64 tiles, one plane per channel (libtiff-tools), which tiff 0.11.3 panicked on.
+tiffcp -t -w 64 -l 64 -p separate -c lzw "$in/tiff-rgb.tif" "$in/tiff-tiled-planar.tif"
 $convert chelsea-small.png -type TrueColor BMP3:"$in/bmp-rgb.bmp"
 heif-enc -q 50 -o "$in/heic-photo.heic" chelsea-small.png >/dev/null
 avifenc --min 25 --max 35 chelsea-small.png "$in/avif-photo.avif" >/dev/null
