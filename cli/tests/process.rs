@@ -1,22 +1,9 @@
 //! The `mediaflow` binary end to end on real files: outputs on disk, the JSON-lines contract and
 //! exit codes.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn core_data(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/media-core/tests/data").join(relative)
-}
-
-fn mediaflow(args: &[&str], cwd: &Path) -> (i32, String) {
-    let output =
-        Command::new(env!("CARGO_BIN_EXE_mediaflow")).args(args).current_dir(cwd).output().expect("runs");
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
-    stdout.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"))).collect()
-}
+use common::{core_data, json_lines, mediaflow};
 
 #[test]
 fn processes_a_folder_reports_each_input_and_fails_only_the_bad_ones() -> anyhow::Result<()> {
@@ -29,7 +16,7 @@ fn processes_a_folder_reports_each_input_and_fails_only_the_bad_ones() -> anyhow
     std::fs::copy(core_data("bad/text-as.jpg"), photos.join("notes.jpg"))?;
     std::fs::copy(core_data("inputs/video/clip.mp4"), photos.join("clip.mp4"))?;
 
-    let (code, stdout) = mediaflow(
+    let (code, stdout, _) = mediaflow(
         &[
             "process",
             "--json",
@@ -89,7 +76,7 @@ fn processes_a_folder_reports_each_input_and_fails_only_the_bad_ones() -> anyhow
 fn exit_codes_zero_on_success_and_two_on_usage_errors() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     std::fs::copy(core_data("inputs/photo-camera.jpg"), dir.path().join("a.jpg"))?;
-    let (code, stdout) =
+    let (code, stdout, _) =
         mediaflow(&["process", "--jobs", "1", "--format", "webp", "--out", "o", "a.jpg"], dir.path());
     assert_eq!(code, 0, "{stdout}");
     assert!(dir.path().join("o/a.jpg/thumb-256.webp").is_file());
@@ -97,7 +84,7 @@ fn exit_codes_zero_on_success_and_two_on_usage_errors() -> anyhow::Result<()> {
     assert_eq!(mediaflow(&["process", "--format", "gif", "a.jpg"], dir.path()).0, 2);
     assert_eq!(mediaflow(&["process"], dir.path()).0, 2);
     assert_eq!(mediaflow(&["frobnicate"], dir.path()).0, 2);
-    let (code, stdout) = mediaflow(&["metadata", "--json", "a.jpg"], dir.path());
+    let (code, stdout, _) = mediaflow(&["metadata", "--json", "a.jpg"], dir.path());
     assert_eq!(code, 0);
     assert_eq!(json_lines(&stdout)[0]["metadata"]["width"], 480);
     Ok(())

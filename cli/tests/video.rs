@@ -5,9 +5,11 @@
 //! Every transcode is asked for one small rendition with x264's fastest preset, so the tests stay
 //! quick in debug builds.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use std::path::{Path, PathBuf};
+
+use common::{ffprobe, json_lines, line_for, mediaflow};
 use serde_json::Value;
 
 /// A clip in media-video's tests/data (see SOURCES.md there).
@@ -19,15 +21,6 @@ fn photo(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/media-core/tests/data/inputs").join(name)
 }
 
-/// Runs `mediaflow` in `cwd`: exit code, stdout, stderr.
-fn mediaflow(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let output =
-        Command::new(env!("CARGO_BIN_EXE_mediaflow")).args(args).current_dir(cwd).output().expect("runs");
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned(), stderr)
-}
-
 /// `mediaflow process --json` with a small, fast ladder and `extra` options, on `paths`.
 fn process(cwd: &Path, extra: &[&str], paths: &[&str]) -> (i32, Vec<Value>, String) {
     let mut args = vec!["process", "--json", "--renditions", "240", "--preset", "ultrafast", "--out", "out"];
@@ -35,15 +28,6 @@ fn process(cwd: &Path, extra: &[&str], paths: &[&str]) -> (i32, Vec<Value>, Stri
     args.extend_from_slice(paths);
     let (code, stdout, stderr) = mediaflow(&args, cwd);
     (code, json_lines(&stdout), stderr)
-}
-
-fn json_lines(stdout: &str) -> Vec<Value> {
-    stdout.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"))).collect()
-}
-
-/// The report line of the input whose path ends with `suffix`.
-fn line_for<'a>(lines: &'a [Value], suffix: &str) -> &'a Value {
-    lines.iter().find(|l| l["input"].as_str().is_some_and(|i| i.ends_with(suffix))).expect(suffix)
 }
 
 /// The outputs of a report line as (file name relative to `folder`, output object).
@@ -58,22 +42,6 @@ fn outputs<'a>(line: &'a Value, folder: &str) -> Vec<(String, &'a Value)> {
             (name.trim_start_matches('/').to_owned(), output)
         })
         .collect()
-}
-
-/// `ffprobe -show_format -show_streams` as JSON.
-fn ffprobe(path: &Path) -> Value {
-    let output = Command::new("ffprobe")
-        .args(["-v", "error", "-of", "json", "-show_format", "-show_streams"])
-        .arg(path)
-        .output()
-        .expect("ffprobe is installed");
-    assert!(
-        output.status.success(),
-        "ffprobe {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("ffprobe JSON")
 }
 
 fn streams(probe: &Value, codec_type: &str) -> Vec<Value> {
