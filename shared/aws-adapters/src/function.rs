@@ -3,13 +3,13 @@
 //! itself and runs the same handler (jobs past Lambda's 15 minutes, or off AWS).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use clap::Parser;
 use lambda_runtime::{LambdaEvent, service_fn};
 use pipeline::batch::{batch_messages, batch_response, handle_batch};
-use pipeline::time::{SystemClock, Timestamp};
+use pipeline::time::SystemClock;
 use pipeline::worker::{WorkerOptions, run_worker};
 use pipeline::{JobError, JobKind, Services, VideoJobs};
 use tracing::{Instrument, info, info_span, warn};
@@ -119,7 +119,7 @@ async fn handle_lambda_batch(
     .await;
     for retry in &retries {
         let Some(not_before) = retry.not_before else { continue };
-        let delay = retry_delay(not_before);
+        let delay = JobError::busy_delay(not_before);
         let message = &retry.message;
         match crate::sqs::delay_redelivery(sqs, &message.queue_arn, &message.receipt, delay).await {
             Ok(()) => {
@@ -131,12 +131,6 @@ async fn handle_lambda_batch(
         }
     }
     batch_response(&retries)
-}
-
-/// How long to keep a busy job's message hidden: until the lease ends, and a second more so the
-/// redelivery finds it ended.
-pub fn retry_delay(not_before: Timestamp) -> Duration {
-    Duration::from_millis(not_before.millis_since(Timestamp::now())) + Duration::from_secs(1)
 }
 
 /// Handles one message body as `function` does.

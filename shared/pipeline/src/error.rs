@@ -2,6 +2,7 @@
 //! (bad media, unsupported formats, limits).
 
 use std::error::Error as StdError;
+use std::time::Duration;
 
 use crate::model::Failure;
 use crate::time::Timestamp;
@@ -108,6 +109,12 @@ impl JobError {
             JobError::Busy { until, .. } => Some(*until),
             _ => None,
         }
+    }
+
+    /// How long to keep a busy job's message hidden from now: until the lease ends at `until`, and
+    /// a second more so that the redelivery finds it ended.
+    pub fn busy_delay(until: Timestamp) -> Duration {
+        Duration::from_millis(until.millis_since(Timestamp::now())) + Duration::from_secs(1)
     }
 
     /// The error as a [`Failure`] to record.

@@ -15,7 +15,6 @@ use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::error::{JobError, PortError};
 use crate::ports::{MessageSource, ReceivedMessage};
-use crate::time::Timestamp;
 
 /// How a worker polls.
 #[derive(Debug, Clone)]
@@ -143,8 +142,7 @@ where
             // A busy job: hide the message until the lease ends, rather than let each early
             // redelivery use up a receive.
             if let Some(until) = failure.busy_until() {
-                let delay =
-                    Duration::from_millis(until.millis_since(Timestamp::now())) + Duration::from_secs(1);
+                let delay = JobError::busy_delay(until);
                 if let Err(failure) = source.extend_visibility(&message.receipt, delay).await {
                     warn!(error = %failure, "could not delay a busy job's redelivery");
                 }
