@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use pipeline::ports::{AssetRepository, Claim, JobResult, Recorded};
@@ -123,16 +124,9 @@ impl DynamoAssetRepository {
         })
     }
 
-    async fn query(
-        &self,
-        index: &str,
-        key: &str,
-        value: String,
-        limit: usize,
-    ) -> Result<Vec<Item>, PortError> {
-        let mut items = Vec::new();
-        let mut pages = self
-            .client
+    /// A query of `index` for the items whose partition key `key` is `value`, newest sort key first.
+    fn index_query(&self, index: &str, key: &str, value: &str) -> QueryFluentBuilder {
+        self.client
             .query()
             .table_name(&self.table)
             .index_name(index)
@@ -140,9 +134,12 @@ impl DynamoAssetRepository {
             .expression_attribute_names("#k", key)
             .expression_attribute_values(":v", s(value))
             .scan_index_forward(false)
-            .into_paginator()
-            .items()
-            .send();
+    }
+
+    /// The first `limit` items of `query`, across pages.
+    async fn first_items(query: QueryFluentBuilder, limit: usize) -> Result<Vec<Item>, PortError> {
+        let mut items = Vec::new();
+        let mut pages = query.into_paginator().items().send();
         while items.len() < limit {
             match pages.next().await {
                 Some(item) => items.push(item.map_err(|e| port_error("dynamodb:Query", e))?),
@@ -415,7 +412,8 @@ impl AssetRepository for DynamoAssetRepository {
     }
 
     async fn list_by_status(&self, status: AssetStatus, limit: usize) -> Result<Vec<Asset>, PortError> {
-        let items = self.query(STATUS_INDEX, "status", status.as_str().to_owned(), limit).await?;
+        let items =
+            Self::first_items(self.index_query(STATUS_INDEX, "status", status.as_str()), limit).await?;
         items.into_iter().map(|item| asset_from("dynamodb:Query", item)).collect()
     }
 
@@ -425,32 +423,17 @@ impl AssetRepository for DynamoAssetRepository {
         updated_before: Timestamp,
         limit: usize,
     ) -> Result<Vec<Asset>, PortError> {
-        let mut assets = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(STATUS_INDEX)
-            .key_condition_expression("#status = :status AND updated_at < :before")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":status", s(status.as_str()))
+        let query = self
+            .index_query(STATUS_INDEX, "status", status.as_str())
+            .key_condition_expression("#k = :v AND updated_at < :before")
             .expression_attribute_values(":before", s(updated_before.to_string()))
-            .scan_index_forward(true)
-            .into_paginator()
-            .items()
-            .send();
-        while assets.len() < limit {
-            match pages.next().await {
-                Some(item) => assets
-                    .push(asset_from("dynamodb:Query", item.map_err(|e| port_error("dynamodb:Query", e))?)?),
-                None => break,
-            }
-        }
-        Ok(assets)
+            .scan_index_forward(true);
+        let items = Self::first_items(query, limit).await?;
+        items.into_iter().map(|item| asset_from("dynamodb:Query", item)).collect()
     }
 
     async fn find_by_sha256(&self, sha256: &str) -> Result<Vec<AssetId>, PortError> {
-        let items = self.query(SHA256_INDEX, "sha256", sha256.to_owned(), 1000).await?;
+        let items = Self::first_items(self.index_query(SHA256_INDEX, "sha256", sha256), 1000).await?;
         Ok(items
             .into_iter()
             .filter_map(|item| match item.get("id") {
