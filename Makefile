@@ -7,14 +7,21 @@ STACK ?= mediaflow-local
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # Where `cargo lambda build` leaves the function binaries: <dir>/<name>/bootstrap (and bootstrap.zip).
 LAMBDA_DIR := $(TARGET_DIR)/lambda
-# The static C libraries (FFmpeg, x264, dav1d, zimg) that every build links, from
-# scripts/build-static-libs.sh's cache outside the clone. Recursively expanded, so each recipe sees
-# the build that `deps` has just made.
+# The static C libraries (FFmpeg, x264, dav1d, zimg, libde265, libheif) that every build links,
+# from scripts/build-static-libs.sh's cache outside the clone. Recursively expanded, so each recipe
+# sees the build that `deps` has just made. libheif-sys finds libheif with system-deps, which links
+# statically only when told.
 export PKG_CONFIG_PATH = $(shell scripts/build-static-libs.sh --print-prefix)/lib/pkgconfig
+export SYSTEM_DEPS_LINK := static
 FUNCTIONS := ingest thumbnail transcode metadata reconcile
-# The functions that handle videos and so link FFmpeg; the others must not.
+# The functions that handle videos and so link FFmpeg, and those that decode images and so link
+# libheif; the others must not.
 VIDEO_FUNCTIONS := transcode metadata
+IMAGE_FUNCTIONS := thumbnail metadata
 VENV := .venv
+# Real 12 MP iPhone HEIC photos (scripts/fetch-sample-photos.sh), outside the clone: the demo shows
+# them, the HEIF tests and the benchmark read them.
+export MEDIAFLOW_SAMPLE_PHOTOS := $(HOME)/.cache/mediaflow/photos
 # The AWS environment of everything that talks to the local stack.
 LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
 	AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 MEDIAFLOW_STACK=$(STACK)
@@ -35,6 +42,7 @@ LOCAL_PARAMS := --param MaxReceiveCount=3 \
 deps:
 	@scripts/install-deps.sh
 	@scripts/build-static-libs.sh >/dev/null
+	@scripts/fetch-sample-photos.sh $(MEDIAFLOW_SAMPLE_PHOTOS) >/dev/null
 
 ## The pinned LocalStack venv, its executor plugin and DynamoDB Local (idempotent).
 setup: deps
@@ -54,7 +62,7 @@ package: deps
 ## Each packaged bootstrap needs only glibc's libraries, no symbol newer than GLIBC_2.34, and fits
 ## Lambda's 50 MB zip limit; then each starts (--help) in a Debian bullseye root (glibc 2.31).
 check-package:
-	@scripts/check-lambda-artifacts.sh --with-ffmpeg "$(VIDEO_FUNCTIONS)" $(addprefix $(LAMBDA_DIR)/,$(FUNCTIONS))
+	@scripts/check-lambda-artifacts.sh --with-ffmpeg "$(VIDEO_FUNCTIONS)" --with-heif "$(IMAGE_FUNCTIONS)" $(addprefix $(LAMBDA_DIR)/,$(FUNCTIONS))
 
 ## LocalStack up (host mode, no Docker), the functions packaged, the stack deployed; prints the outputs.
 up: setup package
@@ -79,7 +87,7 @@ down:
 ## README's first command: the stack up, the sample media uploaded and processed, a table and an HTML gallery.
 demo: up
 	$(CARGO) build -p mediaflow-cli
-	@$(LOCAL_AWS) $(TARGET_DIR)/debug/mediaflow demo --stack $(STACK) --out out/demo samples
+	@$(LOCAL_AWS) $(TARGET_DIR)/debug/mediaflow demo --stack $(STACK) --out out/demo samples $(MEDIAFLOW_SAMPLE_PHOTOS)
 
 ## README's second command: formatting, lints, unit tests, template lint, end-to-end tests on LocalStack.
 test: deps lint unit cfn-lint e2e

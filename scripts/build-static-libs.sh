@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Builds the C libraries mediaflow links statically, from Debian's source packages, into a cache
 # outside the clone: x264 (H.264 encoder), dav1d (AV1 decoder), zimg (the `zscale` filter HDR tone
-# mapping needs) and a minimal FFmpeg 5.1 with only the demuxers, decoders, encoders, muxers and
-# filters the project uses. The CLI, every test, the benchmarks and the Lambda artifacts link this
-# one build, so what is tested is what ships.
+# mapping needs), a minimal FFmpeg 5.1 with only the demuxers, decoders, encoders, muxers and
+# filters the project uses, and for HEIC/AVIF stills libde265 (HEVC decoder) and libheif with only
+# its libde265 and dav1d decoders. The CLI, every test, the benchmarks and the Lambda artifacts
+# link this one build, so what is tested is what ships.
+#
+# Two sources are not bookworm's: libde265 comes from Debian trixie (1.0.15 with a dozen security
+# fixes; bookworm's newest .dsc is missing from the mirror), fetched by apt-get from a private
+# source list in the cache so the machine's apt configuration is left alone. libheif is upstream
+# 1.23.1 as the libheif-sys crate vendors it (from the crate registry, checksum pinned below):
+# bookworm's 1.15 predates the API libheif-rs needs (1.17), and trixie's 1.23.6 source package is
+# listed but its files are not on the mirror.
 #
 #   scripts/build-static-libs.sh                 # build what is missing (idempotent), print the prefix
 #   scripts/build-static-libs.sh --print-prefix  # print the prefix of the newest complete build
@@ -11,7 +19,7 @@
 # The prefix is keyed by the configure flags and the Debian source versions, so a flag change or a Debian update builds a new prefix and an unchanged one is
 # reused. `$MEDIAFLOW_STATIC_CACHE/current` points at the newest complete one; the Makefile hands
 # `<prefix>/lib/pkgconfig` to cargo as PKG_CONFIG_PATH (ffmpeg-sys-next's `static` feature).
-# About 6 minutes on two cores; nothing is downloaded but Debian's source packages.
+# About 10 minutes on two cores; nothing is downloaded but Debian's source packages.
 set -euo pipefail
 
 CACHE="${MEDIAFLOW_STATIC_CACHE:-$HOME/.cache/mediaflow/static}"
@@ -39,7 +47,7 @@ if ! apt-cache showsrc --only-source x264 2>/dev/null | grep -q '^Version:'; the
   fi
   "${sudo_cmd[@]}" apt-get update -qq
 fi
-tools=(dpkg-dev nasm meson ninja-build autoconf automake libtool pkg-config make gcc g++)
+tools=(dpkg-dev nasm meson ninja-build autoconf automake libtool pkg-config make gcc g++ cmake)
 missing=()
 for package in "${tools[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -52,15 +60,30 @@ fi
 source_version() {
   apt-cache showsrc --only-source "$1" | awk '/^Version:/ {print $2}' | sort -V | tail -n 1
 }
+# Trixie's source index, in the cache: apt verifies it against the machine's Debian archive keyring.
+TRIXIE="$CACHE/apt-trixie"
+trixie_apt=(-o "Dir::Etc::sourcelist=$TRIXIE/sources.list" -o Dir::Etc::sourceparts=- -o "Dir::State::Lists=$TRIXIE/lists"
+  -o "Dir::Cache=$TRIXIE/cache")
+if [[ ! -f "$TRIXIE/.updated" ]]; then
+  log "reading Debian trixie's source index (for libde265)"
+  mkdir -p "$TRIXIE/lists/partial" "$TRIXIE/cache"
+  printf '%s\n' 'deb-src http://deb.debian.org/debian trixie main' \
+    'deb-src http://deb.debian.org/debian-security trixie-security main' >"$TRIXIE/sources.list"
+  apt-get "${trixie_apt[@]}" update -qq && touch "$TRIXIE/.updated"
+fi
 declare -A VERSION
 for package in x264 dav1d zimg ffmpeg; do
   VERSION[$package]="$(source_version "$package")"
   [[ -n "${VERSION[$package]}" ]] || { echo "no Debian source package $package (apt-get update?)" >&2; exit 1; }
 done
+VERSION[libde265]="$(apt-cache "${trixie_apt[@]}" showsrc --only-source libde265 | awk '/^Version:/ {print $2}' | sort -V | tail -n 1)"
+[[ -n "${VERSION[libde265]}" ]] || { echo "no libde265 in $TRIXIE's index: rm $TRIXIE/.updated and retry" >&2; exit 1; }
+LIBHEIF_CRATE=libheif-sys-5.3.1+1.23.1
+LIBHEIF_CRATE_SHA256=f554864c5f34c7f285ff6acdcadb64bcc2a3de1609e9135cec702c5edc703864
 
 # Everything that decides what is built: the recipe revision (bump it when a step changes), each
 # library's flags and each Debian source version.
-RECIPE=3
+RECIPE=4
 X264_FLAGS=(--enable-static --enable-pic --disable-cli --disable-opencl --disable-avs --disable-swscale
   --disable-lavf --disable-ffms --disable-gpac --disable-lsmash --bit-depth=8)
 DAV1D_FLAGS=(--buildtype=release --default-library=static -Db_staticpic=true -Denable_tools=false
@@ -83,8 +106,28 @@ FFMPEG_FLAGS=(--enable-static --disable-shared --enable-pic --disable-autodetect
   --enable-parser="$parsers" --enable-bsf="$bsfs" --enable-filter="$filters"
   --enable-encoder=libx264,aac --enable-muxer=mp4,ipod,hls)
 
+# Static, position-independent C/C++ with one section per function, so the final link keeps only
+# what is called.
+CMAKE_STATIC=(-G "Unix Makefiles" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_LIBDIR=lib
+  -DBUILD_SHARED_LIBS=OFF -DCMAKE_POSITION_INDEPENDENT_CODE=ON
+  "-DCMAKE_C_FLAGS=-ffunction-sections -fdata-sections" "-DCMAKE_CXX_FLAGS=-ffunction-sections -fdata-sections")
+LIBDE265_FLAGS=(-DENABLE_SDL=OFF -DENABLE_DECODER=OFF -DENABLE_ENCODER=OFF)
+# HEVC (libde265) and AV1 (dav1d) decoding only: no encoders, no plugins loaded at run time, and
+# every other codec off even where its library happens to be installed.
+LIBHEIF_FLAGS=(-DBUILD_TESTING=OFF -DBUILD_DOCUMENTATION=OFF -DWITH_EXAMPLES=OFF -DWITH_EXAMPLE_HEIF_THUMB=OFF
+  -DWITH_EXAMPLE_HEIF_VIEW=OFF -DWITH_GDK_PIXBUF=OFF -DENABLE_PLUGIN_LOADING=OFF -DENABLE_EXPERIMENTAL_FEATURES=OFF
+  -DWITH_REDUCED_VISIBILITY=ON -DWITH_LIBSHARPYUV=OFF -DWITH_HEADER_COMPRESSION=OFF -DWITH_UNCOMPRESSED_CODEC=OFF
+  -DWITH_LIBDE265=ON -DWITH_LIBDE265_PLUGIN=OFF -DWITH_DAV1D=ON -DWITH_DAV1D_PLUGIN=OFF
+  -DCMAKE_REQUIRE_FIND_PACKAGE_LIBDE265=ON -DCMAKE_REQUIRE_FIND_PACKAGE_DAV1D=ON)
+for codec in AOM_DECODER AOM_ENCODER RAV1E SvtEnc X264 X265 KVAZAAR OpenH264_DECODER JPEG_DECODER JPEG_ENCODER \
+  OpenJPEG_DECODER OpenJPEG_ENCODER OPENJPH_ENCODER UVG266 VVDEC VVENC FFMPEG_DECODER; do
+  LIBHEIF_FLAGS+=("-DWITH_$codec=OFF")
+done
+
 key="$(printf '%s\n' "$RECIPE" "${X264_FLAGS[*]}" "${DAV1D_FLAGS[*]}" "${ZIMG_FLAGS[*]}" "${FFMPEG_FLAGS[*]}" \
-  "${VERSION[x264]}" "${VERSION[dav1d]}" "${VERSION[zimg]}" "${VERSION[ffmpeg]}" | sha256sum | cut -c1-16)"
+  "${CMAKE_STATIC[*]}" "${LIBDE265_FLAGS[*]}" "${LIBHEIF_FLAGS[*]}" "$LIBHEIF_CRATE" \
+  "${VERSION[x264]}" "${VERSION[dav1d]}" "${VERSION[zimg]}" "${VERSION[ffmpeg]}" "${VERSION[libde265]}" |
+  sha256sum | cut -c1-16)"
 PREFIX="$CACHE/ffmpeg-${VERSION[ffmpeg]#*:}-$key"
 PREFIX="${PREFIX//+/-}"
 if [[ -f "$PREFIX/.complete" ]]; then
@@ -137,11 +180,12 @@ sed -i 's/^Libs.private:.*/& -lm/' "$PREFIX/lib/pkgconfig/zimg.pc"
 # no final linker has to supply a C++ runtime (cargo-lambda's zig would substitute LLVM's libc++,
 # which lacks libstdc++'s symbols).
 cp "$(g++ -print-file-name=libstdc++.a)" "$PREFIX/lib/"
-# GCC 12's headers compile reads of glibc 2.32's `__libc_single_threaded` into C++ code (zimg and
-# libstdc++ both). Defining it here, as 0 ("threads may exist": atomics always used, which is
-# always correct), keeps the artifacts loadable on glibc 2.31 and provided.al2023's 2.34.
+# GCC 12's headers compile reads of glibc 2.32's `__libc_single_threaded` into C++ code (zimg,
+# libde265, libheif and libstdc++ itself). Defining it in the C++ runtime every one of them links,
+# as 0 ("threads may exist": atomics always used, which is always correct), keeps the artifacts
+# loadable on glibc 2.31 and provided.al2023's 2.34.
 echo 'char __libc_single_threaded = 0;' | gcc -x c -c -fPIC -O2 -o "$WORK/single_threaded.o" -
-ar rcs "$PREFIX/lib/libzimg.a" "$WORK/single_threaded.o"
+ar rcs "$PREFIX/lib/libstdc++.a" "$WORK/single_threaded.o"
 
 log "ffmpeg ${VERSION[ffmpeg]}"
 cd "$(fetch ffmpeg)"
@@ -150,9 +194,39 @@ step ffmpeg-configure ./configure --prefix="$PREFIX" --pkg-config-flags=--static
 step ffmpeg-make make -j"$JOBS"
 step ffmpeg-install make install
 
+log "libde265 ${VERSION[libde265]} (Debian trixie)"
+mkdir -p "$WORK/libde265" && cd "$WORK/libde265"
+step libde265-source apt-get "${trixie_apt[@]}" source -qq --only-source "libde265=${VERSION[libde265]}"
+cd "$(find "$WORK/libde265" -maxdepth 1 -mindepth 1 -type d -name 'libde265-*' -print -quit)"
+step libde265-configure cmake -S . -B build "${CMAKE_STATIC[@]}" -DCMAKE_INSTALL_PREFIX="$PREFIX" "${LIBDE265_FLAGS[@]}"
+step libde265-make cmake --build build -j"$JOBS"
+step libde265-install cmake --install build
+# CMake fills in neither the .pc's Version (an autotools variable) nor the C++ runtime a static
+# link needs.
+sed -i -e "s/^Version: *\$/Version: $(echo "${VERSION[libde265]}" | sed 's/-.*//')/" \
+  -e 's/^Libs.private:.*/Libs.private: -lpthread -lm -lstdc++/' "$PREFIX/lib/pkgconfig/libde265.pc"
+
+log "libheif from $LIBHEIF_CRATE (crate registry)"
+crate="$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/"$LIBHEIF_CRATE.crate" 2>/dev/null | head -n 1 || true)"
+if [[ -z "$crate" ]]; then
+  (cd "$(dirname "$0")/.." && cargo fetch --locked -q)
+  crate="$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/"$LIBHEIF_CRATE.crate" | head -n 1)"
+fi
+echo "$LIBHEIF_CRATE_SHA256  $crate" | sha256sum -c --quiet - || { echo "$crate: checksum mismatch" >&2; exit 1; }
+tar -xzf "$crate" -C "$WORK"
+cd "$WORK/$LIBHEIF_CRATE/vendor/libheif"
+# The crate leaves out heifio/ (examples' image I/O); drop its add_subdirectory as its build.rs does.
+sed -i 's/^add_subdirectory(heifio)$//' CMakeLists.txt
+step libheif-configure cmake -S . -B build "${CMAKE_STATIC[@]}" -DCMAKE_INSTALL_PREFIX="$PREFIX" "${LIBHEIF_FLAGS[@]}"
+grep -q "Compiling 'libde265' as built-in" "$WORK/libheif-configure.log" &&
+  grep -q "Compiling 'dav1d' as built-in" "$WORK/libheif-configure.log" ||
+  { echo "libheif was configured without libde265 or dav1d: see $WORK/libheif-configure.log" >&2; exit 1; }
+step libheif-make cmake --build build -j"$JOBS"
+step libheif-install cmake --install build
+
 cd "$CACHE"
 # Keep only what linking needs, and only the newest build.
-rm -rf "$PREFIX/share" "$PREFIX/bin" "$WORK"
+rm -rf "$PREFIX/share" "$PREFIX/bin" "$PREFIX/lib/cmake" "$WORK"
 touch "$PREFIX/.complete"
 ln -sfn "$PREFIX" "$CACHE/current"
 find "$CACHE" -mindepth 1 -maxdepth 1 -name 'ffmpeg-*' ! -path "$PREFIX" -exec rm -rf {} +

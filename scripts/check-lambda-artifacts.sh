@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
 # Checks packaged Lambda functions the way provided.al2023 will load them, and fails on the first
 # problem with what to do about it. Usage:
-#   scripts/check-lambda-artifacts.sh [--with-ffmpeg "NAME..."] DIR...   (DIR: <lambda dir>/<name>)
+#   scripts/check-lambda-artifacts.sh [--with-ffmpeg "NAME..."] [--with-heif "NAME..."] DIR...
+# (DIR: <lambda dir>/<name>)
 # For each DIR/bootstrap (and DIR/bootstrap.zip):
 #   - NEEDED names only glibc's own libraries (provided.al2023 has no others we may rely on);
 #   - no symbol version above GLIBC_2.34 (Amazon Linux 2023's glibc);
 #   - the zip is under Lambda's 50 MB direct-upload limit;
-#   - FFmpeg is inside exactly the functions named by --with-ffmpeg, and nowhere else;
+#   - FFmpeg is inside exactly the functions named by --with-ffmpeg, and nowhere else, and libheif
+#     inside exactly those named by --with-heif;
 #   - it starts: `bootstrap --help` with LD_BIND_NOW=1 (every symbol resolved at load) inside a
 #     Debian bullseye root (glibc 2.31), made once with debootstrap into the cache outside the clone.
 set -euo pipefail
 
 with_ffmpeg=" "
-if [[ "${1:-}" == "--with-ffmpeg" ]]; then with_ffmpeg=" $2 "; shift 2; fi
+with_heif=" "
+while [[ "${1:-}" == --with-* ]]; do
+  case "$1" in
+    --with-ffmpeg) with_ffmpeg=" $2 " ;;
+    --with-heif) with_heif=" $2 " ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift 2
+done
 ALLOWED='^(libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|ld-linux-x86-64\.so\.2)$'
 MAX_GLIBC=2.34
 MAX_ZIP_BYTES=$((50 * 1000 * 1000))
@@ -58,6 +68,13 @@ for dir in "$@"; do
   else
     [[ $has_ffmpeg == no ]] || fail "$name contains FFmpeg but never handles video: check its dependencies (cargo tree -p $name -i ffmpeg-sys-next)"
   fi
+  # libheif's error messages are in every build that can decode a HEIF file.
+  if grep -aqF "No 'ftyp' box" "$bootstrap"; then has_heif=yes; else has_heif=no; fi
+  if [[ "$with_heif" == *" $name "* ]]; then
+    [[ $has_heif == yes ]] || fail "$name should link libheif statically but contains none"
+  else
+    [[ $has_heif == no ]] || fail "$name contains libheif but never decodes images: check its dependencies (cargo tree -p $name -i libheif-sys)"
+  fi
 
   mkdir -p "$ROOT/opt/check"
   cp "$bootstrap" "$ROOT/opt/check/$name"
@@ -65,6 +82,6 @@ for dir in "$@"; do
     fail "$name does not start on glibc $root_glibc: $help"
   fi
   rm -f "$ROOT/opt/check/$name"
-  awk -v n="$name" -v b="$(stat -c %s "$bootstrap")" -v z="$zip_bytes" -v g="$glibc" -v f="$has_ffmpeg" -v r="$root_glibc" \
-    'BEGIN { printf "[check] %-10s ok: %5.1f MB, zip %5.1f MB, GLIBC <= %s, FFmpeg %-3s, starts on glibc %s\n", n, b / 1e6, z / 1e6, g, f, r }'
+  awk -v n="$name" -v b="$(stat -c %s "$bootstrap")" -v z="$zip_bytes" -v g="$glibc" -v f="$has_ffmpeg" -v h="$has_heif" -v r="$root_glibc" \
+    'BEGIN { printf "[check] %-10s ok: %5.1f MB, zip %5.1f MB, GLIBC <= %s, FFmpeg %-3s, libheif %-3s, starts on glibc %s\n", n, b / 1e6, z / 1e6, g, f, h, r }'
 done

@@ -19,11 +19,12 @@ pub struct MetadataArgs {
 /// Runs the command; `Ok(false)` when any file failed.
 pub fn run(args: MetadataArgs) -> anyhow::Result<bool> {
     let limits = Limits::default();
+    let images = media_heif::image_decoders();
     let mut all_ok = true;
     for file in &args.files {
-        let result = std::fs::read(file).map_err(|e| ("io-error", e.to_string())).and_then(|bytes| {
-            media_core::read_metadata(&bytes, &limits).map_err(|e| (e.code(), e.to_string()))
-        });
+        let result = std::fs::read(file)
+            .map_err(|e| ("io-error", e.to_string()))
+            .and_then(|bytes| images.read_metadata(&bytes, &limits).map_err(|e| (e.code(), e.to_string())));
         match result {
             Ok(metadata) => {
                 let value = serde_json::json!({ "input": file.display().to_string(), "metadata": metadata });

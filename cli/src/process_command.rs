@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use media_core::{Limits, MediaError, MediaKind, OutputFormat, SNIFF_LEN, ThumbnailOptions};
+use media_core::{ImageDecoders, Limits, MediaError, MediaKind, OutputFormat, SNIFF_LEN, ThumbnailOptions};
 use media_video::{VideoError, X264Preset};
 use rayon::prelude::*;
 
@@ -115,7 +115,14 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<bool> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let printer = Mutex::new(Printer { json: args.json, ok: 0, failed: 0, progress: progress.clone() });
-    let settings = Settings { out: &args.out, thumbnails: &options, limits: &limits, video: &video_settings };
+    let images = media_heif::image_decoders();
+    let settings = Settings {
+        out: &args.out,
+        thumbnails: &options,
+        limits: &limits,
+        video: &video_settings,
+        images: &images,
+    };
     let process = |input: &&Input| {
         let report = process_input(input, &settings, &progress);
         if let Ok(mut printer) = printer.lock() {
@@ -207,6 +214,7 @@ struct Settings<'a> {
     thumbnails: &'a ThumbnailOptions,
     limits: &'a Limits,
     video: &'a video::VideoSettings,
+    images: &'a ImageDecoders,
 }
 
 fn process_input(input: &Input, settings: &Settings<'_>, progress: &ProgressBar) -> InputReport {
@@ -230,7 +238,7 @@ fn try_process_input(
     settings: &Settings<'_>,
     progress: &ProgressBar,
 ) -> Result<(MediaKind, Vec<OutputReport>), Failure> {
-    let Settings { out, thumbnails: options, limits, video: video_settings } = *settings;
+    let Settings { out, thumbnails: options, limits, video: video_settings, images } = *settings;
     let path = &input.path;
     let unknown = MediaKind::Unknown;
     let mut file = std::fs::File::open(path).map_err(|e| Failure::io(unknown, "opening", path, &e))?;
@@ -251,8 +259,7 @@ fn try_process_input(
     let mut bytes = head;
     file.read_to_end(&mut bytes).map_err(|e| Failure::io(kind, "reading", path, &e))?;
 
-    let processed =
-        media_core::process_image(&bytes, options, limits).map_err(|e| Failure::media(kind, &e))?;
+    let processed = images.process_image(&bytes, options, limits).map_err(|e| Failure::media(kind, &e))?;
     let dir = out.join(&input.relative);
     std::fs::create_dir_all(&dir).map_err(|e| Failure::io(kind, "creating", &dir, &e))?;
     let mut outputs = Vec::with_capacity(processed.thumbnails.len());

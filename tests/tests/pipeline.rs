@@ -130,6 +130,46 @@ async fn real_images_a_video_and_a_song_reach_ready_with_every_derivative_and_on
     }
 }
 
+#[tokio::test]
+async fn iphone_heic_and_avif_reach_ready_with_upright_thumbnails() {
+    let stack = Stack::connect().await;
+    let photos = std::env::var("MEDIAFLOW_SAMPLE_PHOTOS")
+        .expect("MEDIAFLOW_SAMPLE_PHOTOS (scripts/fetch-sample-photos.sh; `make e2e` sets it)");
+    let iphone = std::fs::read(format!("{photos}/iphone8-rotated.heic")).expect("the iPhone photo");
+    // (upload, bytes, the 256 px thumbnail's size, the displayed size in the metadata)
+    let uploads = [
+        // A 12 MP iPhone 8 Plus HEIC, stored landscape, turned portrait by irot; EXIF says it again.
+        ("phone/IMG_0001.HEIC", iphone, (192, 256), (3024u32, 4032u32)),
+        (
+            "avif/rotated.avif",
+            data("media-core/tests/data/inputs/heif/avif-irot-exif6.avif"),
+            (240, 160),
+            (240, 160),
+        ),
+    ];
+    let mut started = Vec::new();
+    for (name, bytes, thumbnail, displayed) in uploads {
+        let key = stack.key(name);
+        let (_, id) = stack.upload(&key, bytes).await;
+        started.push((key, id, thumbnail, displayed));
+    }
+    for (key, id, thumbnail, displayed) in started {
+        let asset = stack.wait_final(&id, Duration::from_secs(120)).await;
+        assert_eq!(asset.status, AssetStatus::Ready, "{key}: {asset:#?}");
+        let metadata = asset.metadata.as_ref().expect("metadata");
+        let shown = (metadata["display_width"].as_u64(), metadata["display_height"].as_u64());
+        assert_eq!(
+            shown,
+            (Some(u64::from(displayed.0)), Some(u64::from(displayed.1))),
+            "{key}: {metadata:#}"
+        );
+        assert_eq!(metadata["orientation"], 1, "{key}: the container's rotation is applied once");
+        let small = asset.derivatives().find(|d| d.key.ends_with("thumb-256.jpg")).expect("thumb-256");
+        assert_eq!(small.width.zip(small.height), Some(thumbnail), "{key}");
+        check_derivatives(&stack, &asset).await;
+    }
+}
+
 /// The S3 event of the upload at `sequencer` as S3 would deliver it again (same S3 sequencer and
 /// event time; the key encoded the AWS way).
 fn s3_event(bucket: &str, key: &str, name: &str, sequencer: &Sequencer) -> String {

@@ -10,5 +10,5 @@ use pipeline_video::FfmpegVideoJobs;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    run(Function::Job(JobKind::Metadata), Some(FfmpegVideoJobs::from_env)).await
+    run(Function::Job(JobKind::Metadata), Some(FfmpegVideoJobs::from_env), media_heif::image_decoders()).await
 }

@@ -8,5 +8,5 @@ use pipeline::JobKind;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    run(Function::Job(JobKind::Thumbnail), None).await
+    run(Function::Job(JobKind::Thumbnail), None, media_heif::image_decoders()).await
 }

@@ -4,11 +4,12 @@
 //! On Lambda (behind its SQS queue) it serves the Runtime API; `transcode worker --queue-url URL` runs
 //! the same handler as a long-polling worker. Configuration: see `aws_adapters::config`.
 
+use aws_adapters::ImageDecoders;
 use aws_adapters::function::{Function, run};
 use pipeline::JobKind;
 use pipeline_video::FfmpegVideoJobs;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    run(Function::Job(JobKind::Transcode), Some(FfmpegVideoJobs::from_env)).await
+    run(Function::Job(JobKind::Transcode), Some(FfmpegVideoJobs::from_env), ImageDecoders::default()).await
 }

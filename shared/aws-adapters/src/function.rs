@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use clap::Parser;
 use lambda_runtime::{LambdaEvent, service_fn};
+use media_core::ImageDecoders;
 use pipeline::batch::{batch_messages, batch_response, handle_batch};
 use pipeline::time::SystemClock;
 use pipeline::worker::{WorkerOptions, run_worker};
@@ -63,18 +64,24 @@ pub fn services(config: &Config, sdk: &aws_config::SdkConfig) -> Services {
         metrics: Arc::new(crate::telemetry::EmfMetrics),
         settings: Arc::new(config.settings.clone()),
         video: None,
+        images: ImageDecoders::default(),
     }
 }
 
 /// Runs `function`: on Lambda when started without arguments, as a queue worker with `worker`.
-/// `video` builds the video jobs, for the functions that handle videos (transcode, metadata).
-pub async fn run(function: Function, video: Option<VideoJobsFromEnv>) -> Result<(), lambda_runtime::Error> {
+/// `video` builds the video jobs, for the functions that handle videos (transcode, metadata);
+/// `images` are the image decoders, with HEIF/AVIF in the functions that decode images.
+pub async fn run(
+    function: Function,
+    video: Option<VideoJobsFromEnv>,
+    images: ImageDecoders,
+) -> Result<(), lambda_runtime::Error> {
     crate::telemetry::init();
     let args = Args::parse();
     let config = Config::from_env()?;
     let video = video.map(|from_env| from_env()).transpose()?;
     let sdk = crate::sdk_config().await;
-    let services = Services { video, ..services(&config, &sdk) };
+    let services = Services { video, images, ..services(&config, &sdk) };
     match args.mode {
         None => {
             info!(?function, "serving the Lambda Runtime API");

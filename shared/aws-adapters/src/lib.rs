@@ -20,6 +20,8 @@ pub use aws_sdk_dynamodb::Client as DynamoClient;
 pub use config::Config;
 pub use dynamodb::{DynamoAssetRepository, SHA256_INDEX, STATUS_INDEX};
 pub use eventbridge::EventBridgePublisher;
+/// The image decoders a function runs with (`media_heif::image_decoders()` adds HEIF and AVIF).
+pub use media_core::ImageDecoders;
 pub use s3::S3ObjectStore;
 pub use sqs::{SqsJobQueue, SqsMessageSource, redrive};
 

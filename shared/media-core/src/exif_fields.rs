@@ -5,6 +5,8 @@ use std::io::Cursor;
 
 use exif::{Exif, Field, In, Tag, Value};
 
+use crate::MediaFormat;
+
 /// Camera and capture facts from EXIF. Every field is optional: phones, cameras and editors each
 /// write a different subset.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -51,12 +53,28 @@ pub struct GpsPosition {
 }
 
 /// Parsed EXIF of one input. Malformed EXIF is treated as absent: it must not fail the image.
+#[derive(Default)]
 pub(crate) struct ExifData(Option<Exif>);
 
 impl ExifData {
-    /// Reads the EXIF block of `bytes`, if any.
-    pub(crate) fn read(bytes: &[u8]) -> ExifData {
-        ExifData(exif::Reader::new().read_from_container(&mut Cursor::new(bytes)).ok())
+    /// Reads the EXIF block of `bytes`, an image in `format`, if any.
+    pub(crate) fn read(bytes: &[u8], format: MediaFormat) -> ExifData {
+        let reader = exif::Reader::new();
+        match reader.read_from_container(&mut Cursor::new(bytes)) {
+            Ok(exif) => ExifData(Some(exif)),
+            // A WebP EXIF chunk or PNG eXIf chunk holds a bare TIFF structure, but some writers put
+            // JPEG's `Exif\0\0` header in front of it (exiftool and browsers read those too).
+            Err(_) => ExifData(
+                chunk_exif(bytes, format)
+                    .and_then(|block| block.strip_prefix(b"Exif\0\0").map(<[u8]>::to_vec))
+                    .and_then(|tiff| reader.read_raw(tiff).ok()),
+            ),
+        }
+    }
+
+    /// Parses an EXIF block already taken out of its container (a TIFF structure).
+    pub(crate) fn from_tiff(tiff: Vec<u8>) -> ExifData {
+        ExifData(exif::Reader::new().read_raw(tiff).ok())
     }
 
     /// The EXIF orientation, 1–8; 1 when absent or invalid.
@@ -154,5 +172,16 @@ impl ExifData {
             self.field(Tag::GPSAltitudeRef).and_then(|field| field.value.get_uint(0)) == Some(1);
         let altitude_m = self.rational(Tag::GPSAltitude, 0).map(|m| if below_sea_level { -m } else { m });
         Some(GpsPosition { latitude, longitude, altitude_m })
+    }
+}
+/// The raw EXIF chunk of a WebP or PNG, as stored.
+fn chunk_exif(bytes: &[u8], format: MediaFormat) -> Option<Vec<u8>> {
+    match format {
+        MediaFormat::Webp => image_webp::WebPDecoder::new(Cursor::new(bytes)).ok()?.exif_metadata().ok()?,
+        MediaFormat::Png => {
+            let reader = png::Decoder::new(Cursor::new(bytes)).read_info().ok()?;
+            reader.info().exif_metadata.as_deref().map(<[u8]>::to_vec)
+        }
+        _ => None,
     }
 }

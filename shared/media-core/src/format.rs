@@ -35,9 +35,9 @@ pub enum MediaFormat {
     Tiff,
     /// Windows bitmap.
     Bmp,
-    /// HEIF/HEIC (recognised, not decoded).
+    /// HEIF/HEIC (decoded by `media-heif`, which only some binaries link).
     Heif,
-    /// AVIF (recognised, not decoded).
+    /// AVIF (decoded by `media-heif`, which only some binaries link).
     Avif,
     /// ISO base media (MP4, M4V, 3GP) without an audio-only brand; see [`M4a`](MediaFormat::M4a).
     Mp4,

@@ -64,15 +64,25 @@ pub fn read_header(bytes: &[u8], format: MediaFormat, limits: &Limits) -> Result
         MediaFormat::Heif | MediaFormat::Avif => {
             return Err(MediaError::UnsupportedFormat {
                 format: Some(format),
-                reason: "HEIF and AVIF images are recognised but not decoded yet".into(),
+                reason: "HEIF and AVIF need the decoder in media-heif, which this binary does not link"
+                    .into(),
             });
         }
         other => {
             return Err(MediaError::UnsupportedFormat { format: Some(other), reason: "not an image".into() });
         }
     };
+    checked(header, limits)
+}
+
+/// `header` if its size and frame count are within `limits` (and not zero), from whichever
+/// decoder read it.
+pub(crate) fn checked(header: ImageHeader, limits: &Limits) -> Result<ImageHeader, MediaError> {
     if header.width == 0 || header.height == 0 {
-        return Err(MediaError::CorruptInput { format, reason: "zero width or height".into() });
+        return Err(MediaError::CorruptInput {
+            format: header.format,
+            reason: "zero width or height".into(),
+        });
     }
     limits.check_dimensions(header.width, header.height)?;
     limits.check_frames(header.frame_count)?;

@@ -1,7 +1,7 @@
 //! The pure image core of mediaflow: sniffing, limits, decoding, thumbnails and metadata.
 //!
 //! No I/O beyond the bytes it is given, no async, no AWS: the Lambda functions, the workers and the
-//! `mediaflow` command all call [`process_image`], which decodes an image once (JPEGs at the
+//! `mediaflow` command all call [`ImageDecoders::process_image`], which decodes an image once (JPEGs at the
 //! smallest DCT scale that serves the largest thumbnail) and returns every thumbnail and the
 //! [`ImageMetadata`]. Untrusted input is checked against [`Limits`] from its header before anything
 //! large is allocated, and every failure is a typed [`MediaError`] with a stable code.
@@ -14,6 +14,7 @@ mod format;
 pub mod geometry;
 mod header;
 mod limits;
+mod linked;
 mod metadata;
 mod process;
 mod resize;
@@ -25,7 +26,8 @@ pub use exif_fields::{ExifSummary, GpsPosition};
 pub use format::{MediaFormat, MediaKind, SNIFF_LEN, sniff};
 pub use header::{ColorModel, ImageHeader, read_header};
 pub use limits::{LimitKind, Limits};
+pub use linked::{ImageDecoders, LinkedDecoder, LinkedImage};
 pub use metadata::{ImageMetadata, sha256_hex};
-pub use process::{ProcessedImage, inspect_image, is_decodable_image, process_image, read_metadata};
+pub use process::{ProcessedImage, inspect_image, process_image, read_metadata};
 pub use resize::resize;
 pub use thumbnail::{Thumbnail, ThumbnailOptions, thumbnails_from_rgba};

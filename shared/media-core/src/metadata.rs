@@ -121,22 +121,26 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// The description of the ICC profile embedded in an image, if it has one that parses.
-pub(crate) fn icc_profile_description(bytes: &[u8], header: &ImageHeader) -> Option<String> {
-    let icc = match header.format {
+/// The ICC profile embedded in an image the core decodes itself, if it has one.
+pub(crate) fn embedded_icc_profile(bytes: &[u8], header: &ImageHeader) -> Option<Vec<u8>> {
+    match header.format {
         MediaFormat::Jpeg => {
-            image::codecs::jpeg::JpegDecoder::new(Cursor::new(bytes)).ok()?.icc_profile().ok()??
+            image::codecs::jpeg::JpegDecoder::new(Cursor::new(bytes)).ok()?.icc_profile().ok()?
         }
         MediaFormat::Png | MediaFormat::Webp | MediaFormat::Tiff => {
             let reader = image::ImageReader::with_format(
                 Cursor::new(bytes),
                 crate::header::image_format(header.format),
             );
-            reader.into_decoder().ok()?.icc_profile().ok()??
+            reader.into_decoder().ok()?.icc_profile().ok()?
         }
-        _ => return None,
-    };
-    let profile = moxcms::ColorProfile::new_from_slice(&icc).ok()?;
+        _ => None,
+    }
+}
+
+/// The description of an ICC profile, if it parses and has one.
+fn icc_profile_description(icc: &[u8]) -> Option<String> {
+    let profile = moxcms::ColorProfile::new_from_slice(icc).ok()?;
     let text = match profile.description? {
         moxcms::ProfileText::PlainString(text) => text,
         moxcms::ProfileText::Localizable(strings) => strings.into_iter().next()?.value,
@@ -152,6 +156,7 @@ pub(crate) fn assemble(
     header: &ImageHeader,
     orientation: u8,
     exif: Option<ExifSummary>,
+    icc_profile: Option<&[u8]>,
     fingerprints: Fingerprints,
 ) -> ImageMetadata {
     let swaps_axes = orientation >= 5;
@@ -171,7 +176,7 @@ pub(crate) fn assemble(
         animated: header.is_animated(),
         frame_count: header.frame_count,
         progressive: header.progressive,
-        icc_profile: icc_profile_description(bytes, header),
+        icc_profile: icc_profile.and_then(icc_profile_description),
         exif,
         sha256: sha256_hex(bytes),
         perceptual_hash: fingerprints.perceptual_hash,

@@ -6,10 +6,11 @@ use image::DynamicImage;
 
 use crate::decode::{decode_for_box, flatten_on_white};
 use crate::exif_fields::ExifData;
-use crate::header::{ImageHeader, read_header};
-use crate::metadata::{FINGERPRINT_BOX, Fingerprints, ImageMetadata, assemble};
+use crate::header::{ImageHeader, checked, read_header};
+use crate::linked::{ImageDecoders, LinkedImage};
+use crate::metadata::{FINGERPRINT_BOX, Fingerprints, ImageMetadata, assemble, embedded_icc_profile};
 use crate::thumbnail::{Thumbnail, ThumbnailOptions, encode_thumbnail, orient, resize_cascade};
-use crate::{Limits, MediaError, MediaFormat, MediaKind, sniff};
+use crate::{Limits, MediaError, MediaKind, sniff};
 
 /// The result of processing one image.
 #[derive(Debug, Clone)]
@@ -20,74 +21,117 @@ pub struct ProcessedImage {
     pub thumbnails: Vec<Thumbnail>,
 }
 
-/// Sniffs `bytes`, checks them against `limits`, and reads the image header. Videos, audio,
-/// HEIF/AVIF and unknown bytes give `unsupported-format`.
+/// Sniffs `bytes`, checks them against `limits`, and reads the image header, with the core's own
+/// decoders (HEIF and AVIF need [`ImageDecoders::inspect_image`] with a linked decoder).
 pub fn inspect_image(bytes: &[u8], limits: &Limits) -> Result<ImageHeader, MediaError> {
-    limits.check_input_bytes(bytes.len() as u64)?;
-    let format = sniff(bytes).ok_or_else(|| MediaError::UnsupportedFormat {
-        format: None,
-        reason: if bytes.is_empty() { "empty input".into() } else { "unrecognised content".into() },
-    })?;
-    if format.kind() != MediaKind::Image {
-        return Err(MediaError::UnsupportedFormat { format: Some(format), reason: "not an image".into() });
-    }
-    read_header(bytes, format, limits)
+    ImageDecoders::default().inspect_image(bytes, limits)
 }
 
-/// Makes every thumbnail in `options` and the metadata of the image in `bytes`, decoding it once.
-///
-/// A panic inside a third-party decoder on hostile bytes is caught and reported as `corrupt-input`,
-/// so one bad file cannot take down a worker that is processing others.
+/// [`ImageDecoders::process_image`] with the core's own decoders.
 pub fn process_image(
     bytes: &[u8],
     options: &ThumbnailOptions,
     limits: &Limits,
 ) -> Result<ProcessedImage, MediaError> {
-    std::panic::catch_unwind(AssertUnwindSafe(|| process_image_unguarded(bytes, options, limits)))
-        .unwrap_or_else(|panic| {
-            let reason = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            let reason = format!("decoder panicked: {reason}");
-            Err(match sniff(bytes) {
-                Some(format) => MediaError::CorruptInput { format, reason },
-                None => MediaError::UnsupportedFormat { format: None, reason },
-            })
-        })
+    ImageDecoders::default().process_image(bytes, options, limits)
 }
 
-fn process_image_unguarded(
-    bytes: &[u8],
-    options: &ThumbnailOptions,
-    limits: &Limits,
-) -> Result<ProcessedImage, MediaError> {
-    options.validate()?;
-    let header = inspect_image(bytes, limits)?;
-    let exif = ExifData::read(bytes);
-    let orientation = exif.orientation();
-    let decode_box = options.largest_size().max(FINGERPRINT_BOX);
-    let decoded = decode_for_box(bytes, &header, limits, decode_box)?;
-
-    let mut sizes = options.sizes.clone();
-    sizes.push(FINGERPRINT_BOX);
-    let mut resized = resize_cascade(&decoded, header.width, header.height, &sizes)?;
-    drop(decoded);
-    let fingerprint_image = resized.pop().map(|(_, image)| image).unwrap_or_default();
-    let fingerprints = fingerprints_of(fingerprint_image, orientation);
-    let thumbnails = resized
-        .into_iter()
-        .map(|(size, image)| encode_thumbnail(size, image, orientation, options))
-        .collect::<Result<Vec<_>, _>>()?;
-    let metadata = assemble(bytes, &header, orientation, exif.summary(), fingerprints);
-    Ok(ProcessedImage { metadata, thumbnails })
-}
-
-/// The metadata of the image in `bytes` (decoded only at the small size the fingerprints need).
+/// [`ImageDecoders::read_metadata`] with the core's own decoders.
 pub fn read_metadata(bytes: &[u8], limits: &Limits) -> Result<ImageMetadata, MediaError> {
-    let no_thumbnails = ThumbnailOptions { sizes: Vec::new(), ..ThumbnailOptions::default() };
-    Ok(process_image(bytes, &no_thumbnails, limits)?.metadata)
+    ImageDecoders::default().read_metadata(bytes, limits)
+}
+
+impl ImageDecoders {
+    /// Sniffs `bytes`, checks them against `limits`, and reads the image header. Videos, audio,
+    /// unknown bytes, and HEIF/AVIF without a linked decoder give `unsupported-format`.
+    pub fn inspect_image(&self, bytes: &[u8], limits: &Limits) -> Result<ImageHeader, MediaError> {
+        limits.check_input_bytes(bytes.len() as u64)?;
+        let format = sniff(bytes).ok_or_else(|| MediaError::UnsupportedFormat {
+            format: None,
+            reason: if bytes.is_empty() { "empty input".into() } else { "unrecognised content".into() },
+        })?;
+        if format.kind() != MediaKind::Image {
+            return Err(MediaError::UnsupportedFormat {
+                format: Some(format),
+                reason: "not an image".into(),
+            });
+        }
+        let Some(linked) = self.linked_for(format) else {
+            return read_header(bytes, format, limits);
+        };
+        checked(linked.read_header(bytes, format, limits)?, limits)
+    }
+
+    /// Makes every thumbnail in `options` and the metadata of the image in `bytes`, decoding it once.
+    ///
+    /// A panic inside a third-party decoder on hostile bytes is caught and reported as
+    /// `corrupt-input`, so one bad file cannot take down a worker that is processing others. This
+    /// is the last line of defence: the panics found so far are fixed where they happen (see
+    /// `tests/no_panics.rs`).
+    pub fn process_image(
+        &self,
+        bytes: &[u8],
+        options: &ThumbnailOptions,
+        limits: &Limits,
+    ) -> Result<ProcessedImage, MediaError> {
+        std::panic::catch_unwind(AssertUnwindSafe(|| self.process_image_unguarded(bytes, options, limits)))
+            .unwrap_or_else(|panic| {
+                let reason = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let reason = format!("decoder panicked: {reason}");
+                Err(match sniff(bytes) {
+                    Some(format) => MediaError::CorruptInput { format, reason },
+                    None => MediaError::UnsupportedFormat { format: None, reason },
+                })
+            })
+    }
+
+    /// The metadata of the image in `bytes` (decoded only at the small size the fingerprints need).
+    pub fn read_metadata(&self, bytes: &[u8], limits: &Limits) -> Result<ImageMetadata, MediaError> {
+        let no_thumbnails = ThumbnailOptions { sizes: Vec::new(), ..ThumbnailOptions::default() };
+        Ok(self.process_image(bytes, &no_thumbnails, limits)?.metadata)
+    }
+
+    fn process_image_unguarded(
+        &self,
+        bytes: &[u8],
+        options: &ThumbnailOptions,
+        limits: &Limits,
+    ) -> Result<ProcessedImage, MediaError> {
+        options.validate()?;
+        let header = self.inspect_image(bytes, limits)?;
+        let (decoded, exif, orientation, icc_profile) = match self.linked_for(header.format) {
+            // The container's transformations are already applied: its EXIF orientation is not.
+            Some(linked) => {
+                let LinkedImage { image, icc_profile, exif } = linked.decode(bytes, &header, limits)?;
+                (image, exif.map(ExifData::from_tiff).unwrap_or_default(), 1, icc_profile)
+            }
+            None => {
+                let exif = ExifData::read(bytes, header.format);
+                let orientation = exif.orientation();
+                let decode_box = options.largest_size().max(FINGERPRINT_BOX);
+                let decoded = decode_for_box(bytes, &header, limits, decode_box)?;
+                (decoded, exif, orientation, embedded_icc_profile(bytes, &header))
+            }
+        };
+
+        let mut sizes = options.sizes.clone();
+        sizes.push(FINGERPRINT_BOX);
+        let mut resized = resize_cascade(&decoded, header.width, header.height, &sizes)?;
+        drop(decoded);
+        let fingerprint_image = resized.pop().map(|(_, image)| image).unwrap_or_default();
+        let fingerprints = fingerprints_of(fingerprint_image, orientation);
+        let thumbnails = resized
+            .into_iter()
+            .map(|(size, image)| encode_thumbnail(size, image, orientation, options))
+            .collect::<Result<Vec<_>, _>>()?;
+        let metadata =
+            assemble(bytes, &header, orientation, exif.summary(), icc_profile.as_deref(), fingerprints);
+        Ok(ProcessedImage { metadata, thumbnails })
+    }
 }
 
 fn fingerprints_of(mut image: DynamicImage, orientation: u8) -> Fingerprints {
@@ -97,9 +141,4 @@ fn fingerprints_of(mut image: DynamicImage, orientation: u8) -> Fingerprints {
         other => other.into_rgb8(),
     };
     Fingerprints::of(&rgb)
-}
-
-/// Whether `format` is an image format the core decodes (HEIF and AVIF are only recognised).
-pub fn is_decodable_image(format: MediaFormat) -> bool {
-    format.kind() == MediaKind::Image && !matches!(format, MediaFormat::Heif | MediaFormat::Avif)
 }

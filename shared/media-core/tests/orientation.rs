@@ -35,3 +35,20 @@ fn all_eight_orientations_come_out_upright() {
         );
     }
 }
+
+#[test]
+fn webp_and_png_exif_with_a_jpeg_style_header_still_rotate() {
+    // Their EXIF chunk starts with "Exif\0\0" before the TIFF structure, as some writers make it.
+    let upright =
+        image::open(common::data_path("inputs/orientation/upright.png")).expect("reference").to_rgb8();
+    let options = ThumbnailOptions { sizes: vec![128], ..ThumbnailOptions::default() };
+    for name in ["orient-6-exif-header.webp", "orient-6-exif-header.png"] {
+        let bytes = data(&format!("inputs/orientation/{name}"));
+        let processed = process_image(&bytes, &options, &Limits::default()).expect(name);
+        assert_eq!(processed.metadata.orientation, 6, "{name}");
+        let thumbnail = decode_rgb(&processed.thumbnails[0].bytes);
+        assert_eq!(thumbnail.dimensions(), (128, 85), "{name}: landscape once rotated");
+        let score = psnr(&thumbnail, &common::resized(&upright, 128, 85));
+        assert!(score > 25.0, "{name}: PSNR {score:.1} dB against the upright reference");
+    }
+}

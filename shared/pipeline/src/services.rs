@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use media_core::{Limits, ThumbnailOptions};
+use media_core::{ImageDecoders, Limits, ThumbnailOptions};
 
 use crate::error::JobError;
 use crate::ports::{AssetRepository, EventPublisher, JobQueue, Metrics, ObjectStore};
@@ -30,6 +30,9 @@ pub struct Services {
     pub settings: Arc<Settings>,
     /// The video jobs, in the functions built with FFmpeg (transcode, metadata); `None` elsewhere.
     pub video: Option<Arc<dyn VideoJobs>>,
+    /// The image decoders: the core's, plus HEIF and AVIF (`media_heif::image_decoders`) in the
+    /// functions that make thumbnails or read metadata.
+    pub images: ImageDecoders,
 }
 
 impl Services {

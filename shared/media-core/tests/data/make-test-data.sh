@@ -72,6 +72,72 @@ for n in 1 2 3 4 5 6 7 8; do
   exiftool -q -overwrite_original "-Orientation#=$n" "$in/orientation/orient-$n.jpg"
 done
 
+# The same as WebP and PNG, whose EXIF chunk (a bare TIFF structure by the specifications) some
+# writers start with JPEG's "Exif\0\0" header.
+(printf 'Exif\0\0'; exiftool -b -exif "$in/orientation/orient-6.jpg") > exif6-with-header.bin
+cwebp -quiet -q 85 "$in/orientation/orient-6.jpg" -o orient-6.webp
+webpmux -set exif exif6-with-header.bin orient-6.webp -o "$in/orientation/orient-6-exif-header.webp" >/dev/null 2>&1
+$convert "$in/orientation/orient-6.jpg" -strip orient-6.png
+python3 - exif6-with-header.bin orient-6.png "$in/orientation/orient-6-exif-header.png" <<'PY'
+import struct, sys, zlib
+exif, source, target = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read(), sys.argv[3]
+chunk = struct.pack(">I", len(exif)) + b"eXIf" + exif + struct.pack(">I", zlib.crc32(b"eXIf" + exif))
+end = source.index(b"IHDR") + 4 + 13 + 4   # after IHDR's data and CRC
+open(target, "wb").write(source[:end] + chunk + source[end:])
+PY
+
+# HEIF and AVIF (libheif-examples' heif-enc with x265, libavif-bin's avifenc with aom). The tests
+# compare the transformed ones with orientation/upright.png and the others with heif-convert's decodes
+# in golden/heif/. The EXIF of photo-gps.jpg (Canon camera, GPS) rides along where a file has EXIF.
+mkdir -p "$in/heif" "$golden/heif"
+$convert "$in/photo-gps.jpg" -resize 160x heif-src.jpg                   # keeps the EXIF
+$convert "$in/png-rgba.png" -resize 160x heif-rgba.png
+$convert "$in/png-rgb16.png" -resize 160x PNG48:heif-rgb16.png
+$convert chelsea-small.png -resize 160x -colorspace Gray heif-gray.png
+heif-enc -q 60 -o "$in/heif/heic-exif-gps.heic" heif-src.jpg >/dev/null
+heif-enc -q 60 -o "$in/heif/heic-alpha.heic" heif-rgba.png >/dev/null
+heif-enc -q 60 -b 10 -o "$in/heif/heic-10bit.heic" heif-rgb16.png >/dev/null
+avifenc -s 8 --min 24 --max 32 --depth 10 heif-rgb16.png "$in/heif/avif-10bit.avif" >/dev/null
+avifenc -s 8 --min 24 --max 32 heif-rgba.png "$in/heif/avif-alpha.avif" >/dev/null
+avifenc -s 8 --min 24 --max 32 --yuv 400 heif-gray.png "$in/heif/avif-gray.avif" >/dev/null
+avifenc -s 8 --min 24 --max 32 --grid 2x2 "$in/orientation/upright.png" "$in/heif/avif-grid.avif" >/dev/null
+# The same pixels declared Display P3 (nclx 12/13/6) and sRGB (1/13/6): only the colour space differs.
+$convert chelsea-small.png -resize 160x heif-rgb.png
+avifenc -s 8 --min 24 --max 32 --cicp 12/13/6 heif-rgb.png "$in/heif/avif-p3.avif" >/dev/null
+avifenc -s 8 --min 24 --max 32 --cicp 1/13/6 heif-rgb.png "$in/heif/avif-srgb.avif" >/dev/null
+# Every rotation/mirroring combination: the stored pixels are the upright photo transformed as for
+# EXIF orientation N above, and irot/imir undo it (each pair checked with heif-convert).
+irot_imir=("" "--irot 0" "--irot 0 --imir 1" "--irot 2" "--irot 0 --imir 0" "--irot 1 --imir 0" "--irot 3"
+  "--irot 1 --imir 1" "--irot 1")
+for n in 1 2 3 4 5 6 7 8; do
+  # shellcheck disable=SC2086
+  $convert "$in/orientation/upright.png" ${transforms[$n]} "stored-$n.png"
+  # shellcheck disable=SC2086
+  avifenc -s 8 --min 24 --max 32 ${irot_imir[$n]} "stored-$n.png" "$in/heif/avif-orient-$n.avif" >/dev/null
+done
+# The double-rotation trap: irot turns the image upright and the EXIF still says "rotate 90° CW", as
+# phones write it. Applying both would leave it on its side.
+cp heif-src.jpg exif6.jpg && exiftool -q -overwrite_original '-Orientation#=6' exif6.jpg
+exiftool -q -b -exif exif6.jpg > exif6.bin
+avifenc -s 8 --min 24 --max 32 --irot 3 --exif exif6.bin "stored-6.png" "$in/heif/avif-irot-exif6.avif" >/dev/null
+for f in "$in"/heif/{heic-*,avif-10bit*,avif-alpha*,avif-gray*}; do
+  heif-convert "$f" "$golden/heif/$(basename "$f").png" >/dev/null
+done
+rm -f "$golden"/heif/*-alpha-*.png "$golden"/heif/*-depth-*.png   # heif-convert's auxiliary images
+# Broken HEIF: cut short, and with the coded image overwritten.
+mkdir -p "$bad/heif"
+python3 - "$bad/heif" "$in/heif" <<'PY'
+import sys
+bad, heif = sys.argv[1], sys.argv[2]
+data = open(f"{heif}/heic-exif-gps.heic", "rb").read()
+open(f"{bad}/truncated-heic-exif-gps.heic", "wb").write(data[: len(data) // 2])
+open(f"{bad}/truncated-heic-header.heic", "wb").write(data[:200])
+mdat = data.index(b"mdat") + 4
+open(f"{bad}/corrupt-heic-mdat.heic", "wb").write(data[:mdat] + bytes(len(data) - mdat))
+avif = open(f"{heif}/avif-alpha.avif", "rb").read()
+open(f"{bad}/truncated-avif-alpha.avif", "wb").write(avif[: len(avif) * 2 // 3])
+PY
+
 # One-second clips, only to test sniffing of every container.
 src=(-f lavfi -i testsrc=size=160x120:rate=10 -t 1)
 ffmpeg -loglevel error -y "${src[@]}" -c:v libx264 -pix_fmt yuv420p "$in/video/clip.mp4"

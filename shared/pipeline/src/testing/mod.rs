@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use media_core::ImageDecoders;
 
 use crate::error::{PortError, PortErrorKind};
 use crate::model::{Asset, AssetId, AssetStatus, Failure, JobKind, JobState, JobStatus};
@@ -585,6 +586,7 @@ impl<R: AssetRepository + 'static> MemoryPipeline<R> {
             metrics: metrics.clone(),
             settings: Arc::new(settings),
             video: None,
+            images: ImageDecoders::default(),
         };
         MemoryPipeline { objects, assets, queue, events, clock, metrics, services }
     }

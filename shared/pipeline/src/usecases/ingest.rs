@@ -61,10 +61,6 @@ pub(crate) async fn ingest_upload(
                 "not an image, video or audio file mediaflow recognises",
             )),
         ),
-        Some(format) if kind == MediaKind::Image && !media_core::is_decodable_image(format) => (
-            AssetStatus::Failed,
-            Some(Failure::new("unsupported-format", format!("{} images are not decoded yet", format.name()))),
-        ),
         Some(_) => (AssetStatus::Received, None),
     };
     let asset = Asset {

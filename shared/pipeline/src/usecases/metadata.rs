@@ -10,13 +10,13 @@ use crate::ports::JobMessage;
 use crate::services::Services;
 
 pub(crate) async fn run(services: &Services, message: &JobMessage) -> Result<JobOutput, JobError> {
-    let settings = services.settings.clone();
+    let (settings, images) = (services.settings.clone(), services.images.clone());
     let (metadata, sha256) = match message.kind {
         MediaKind::Image => {
             check_size(message, settings.image_limits.max_input_bytes)?;
             let bytes = services.objects.get(&message.bucket, &message.key).await?;
             blocking(move || {
-                let metadata = media_core::read_metadata(&bytes, &settings.image_limits)?;
+                let metadata = images.read_metadata(&bytes, &settings.image_limits)?;
                 let sha256 = metadata.sha256.clone();
                 Ok((to_json(&metadata)?, sha256))
             })

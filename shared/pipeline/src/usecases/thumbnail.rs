@@ -7,13 +7,12 @@ use crate::ports::JobMessage;
 use crate::services::Services;
 
 pub(crate) async fn run(services: &Services, message: &JobMessage) -> Result<JobOutput, JobError> {
-    let settings = services.settings.clone();
+    let (settings, images) = (services.settings.clone(), services.images.clone());
     check_size(message, settings.image_limits.max_input_bytes)?;
     let bytes = services.objects.get(&message.bucket, &message.key).await?;
-    let processed = blocking(move || {
-        Ok(media_core::process_image(&bytes, &settings.thumbnails, &settings.image_limits)?)
-    })
-    .await?;
+    let processed =
+        blocking(move || Ok(images.process_image(&bytes, &settings.thumbnails, &settings.image_limits)?))
+            .await?;
     let mut derivatives = Vec::with_capacity(processed.thumbnails.len());
     for thumbnail in processed.thumbnails {
         let key = format!(
