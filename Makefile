@@ -37,7 +37,7 @@ LOCAL_PARAMS := --param MaxReceiveCount=3 \
 	--param Renditions=720,480 --param ReservedConcurrencyEnabled=true \
 	--param ReconcileScheduleState=DISABLED --param ReconcileStuckAfter=10s
 
-.PHONY: deps setup build package check-package up deploy deploy-function down demo test lint unit cfn-lint e2e bench fmt clean
+.PHONY: deps setup build package check-package up deploy deploy-function down demo test lint unit cfn-lint e2e bench fuzz fmt clean
 
 deps:
 	@scripts/install-deps.sh
@@ -116,6 +116,11 @@ bench: deps package
 	$(CARGO) bench -p media-video --bench poster
 	scripts/bench-vs-vips.sh
 	shared/media-video/benches/compare-ffmpeg.sh
+
+## Fuzzes sniff, read_metadata and process_image (HEIF included) with cargo-fuzz for FUZZ_SECONDS
+## each (default 60), seeded with the test data; installs nightly and cargo-fuzz when missing.
+fuzz: deps
+	scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
 
 fmt:
 	$(CARGO) fmt --all
