@@ -212,7 +212,8 @@ pub fn sniff(bytes: &[u8]) -> Option<MediaFormat> {
     if let Some(tag_end) = id3v2_tag_end(bytes) {
         return Some(sniff_after_id3(bytes.get(tag_end..).unwrap_or_default()));
     }
-    if at(0, b"II*\0") || at(0, b"MM\0*") {
+    // Classic TIFF, and BigTIFF (64-bit offsets, version 43), which the `tiff` crate reads too.
+    if at(0, b"II*\0") || at(0, b"MM\0*") || at(0, b"II+\0") || at(0, b"MM\0+") {
         return Some(MediaFormat::Tiff);
     }
     if at(0, b"\x1A\x45\xDF\xA3") {

@@ -1,5 +1,6 @@
 //! Reading what an image claims about itself (size, colour, frames) without decoding its pixels.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 
 use crate::error::decode_error;
@@ -58,7 +59,7 @@ pub fn read_header(bytes: &[u8], format: MediaFormat, limits: &Limits) -> Result
     let header = match format {
         MediaFormat::Jpeg => jpeg_header(bytes)?,
         MediaFormat::Png => png_header(bytes, limits)?,
-        MediaFormat::Gif => gif_header(bytes, limits)?,
+        MediaFormat::Gif => gif_header(&with_grey_global_palette(bytes), limits)?,
         MediaFormat::Webp => webp_header(bytes)?,
         MediaFormat::Tiff | MediaFormat::Bmp => generic_header(bytes, format, limits)?,
         MediaFormat::Heif | MediaFormat::Avif => {
@@ -140,6 +141,27 @@ fn png_header(bytes: &[u8], limits: &Limits) -> Result<ImageHeader, MediaError> 
         frame_count: info.animation_control().map_or(1, |actl| actl.num_frames.max(1)),
         progressive: info.interlaced,
     })
+}
+
+/// `gif` with a global colour table of 256 greys when it has none. The `gif` crate refuses a frame
+/// that has no colour table of its own and finds no global one; browsers and Pillow show its
+/// indices as greys, which this table makes the `gif` crate do too. Frames with their own table are
+/// unaffected, and a GIF with a global table is returned as it is.
+pub(crate) fn with_grey_global_palette(gif: &[u8]) -> Cow<'_, [u8]> {
+    // "GIF89a", then the logical screen descriptor: width, height, flags (bit 7: a global table
+    // follows; bits 0-2: its size as 2^(n+1) entries), background index, aspect ratio.
+    const SCREEN_END: usize = 13;
+    match gif.get(10) {
+        Some(&flags) if flags & 0x80 == 0 && gif.len() > SCREEN_END => {
+            let mut patched = Vec::with_capacity(gif.len() + 768);
+            patched.extend_from_slice(&gif[..SCREEN_END]);
+            patched[10] = flags | 0x80 | 0x07;
+            patched.extend((0..=255u8).flat_map(|grey| [grey, grey, grey]));
+            patched.extend_from_slice(&gif[SCREEN_END..]);
+            Cow::Owned(patched)
+        }
+        _ => Cow::Borrowed(gif),
+    }
 }
 
 fn gif_header(bytes: &[u8], limits: &Limits) -> Result<ImageHeader, MediaError> {

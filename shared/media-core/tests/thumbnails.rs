@@ -167,10 +167,11 @@ fn progressive_jpegs_are_decoded_and_flagged() {
     assert!(!process("photo-camera.jpg", &ThumbnailOptions::default()).metadata.progressive);
 }
 
-/// A tiled TIFF with one plane per channel: tiff 0.11.3 panicked on these (image-rs/image-tiff#403,
-/// fixed in `vendor/tiff`). It must decode to exactly the pixels of the same image in strips.
+/// A tiled TIFF with one plane per channel (tiff 0.11.3 panicked on these: image-rs/image-tiff#403,
+/// fixed in `vendor/tiff`) and a BigTIFF (64-bit offsets, which the sniffer once missed) must
+/// decode to exactly the pixels of the same image in a classic TIFF with strips.
 #[test]
-fn tiled_planar_tiffs_decode_like_their_contiguous_twin() {
+fn tiled_planar_and_big_tiffs_decode_like_their_classic_twin() {
     let options = ThumbnailOptions::default();
     let thumbnails =
         |name: &str| match process_image(&data(&format!("inputs/{name}")), &options, &Limits::default()) {
@@ -179,7 +180,20 @@ fn tiled_planar_tiffs_decode_like_their_contiguous_twin() {
             }
             Err(error) => panic!("{name}: {error}"),
         };
-    let tiled = thumbnails("tiff-tiled-planar.tif");
-    assert_eq!(tiled.len(), options.sizes.len());
-    assert_eq!(tiled, thumbnails("tiff-rgb.tif"), "the same pixels, so the same thumbnails");
+    let classic = thumbnails("tiff-rgb.tif");
+    assert_eq!(classic.len(), options.sizes.len());
+    for twin in ["tiff-tiled-planar.tif", "tiff-bigtiff.tif"] {
+        assert_eq!(thumbnails(twin), classic, "{twin}: the same pixels, so the same thumbnails");
+    }
+}
+
+/// GIFs whose first frame has no colour table, global or local: shown as greys (index N is grey N),
+/// as browsers and Pillow show them, instead of refused.
+#[test]
+fn gifs_without_any_palette_decode_as_greys() {
+    for (name, grey) in [("gif-no-palette.gif", "#000000"), ("gif-no-palette-after-rgb.gif", "#010101")] {
+        let processed = process(name, &ThumbnailOptions { sizes: vec![16], ..ThumbnailOptions::default() });
+        assert_eq!(processed.metadata.dominant_color, grey, "{name}");
+        assert_eq!((processed.thumbnails[0].width, processed.thumbnails[0].height), (1, 1), "{name}");
+    }
 }

@@ -33,6 +33,8 @@ cp "$pillow/flower.jpg" "$in/photo-gps.jpg"
 exiftool -q -overwrite_original -tagsFromFile "$exiftool_images/GPS.jpg" '-gps:all' "$in/photo-gps.jpg"
 cp "$pillow/flower2.jpg" "$in/jpeg-icc.jpg"             # Photoshop CS6, sRGB ICC profile
 cp "$pillow/pil_sample_cmyk.jpg" "$in/jpeg-cmyk.jpg"    # Photoshop CS, Adobe CMYK
+cp "$pillow/no_palette.gif" "$in/gif-no-palette.gif"    # no global or local colour table
+cp "$pillow/no_palette_after_rgb.gif" "$in/gif-no-palette-after-rgb.gif"
 cp "$skimage/coffee.png" "$in/png-rgb.png"              # 8-bit RGB photo
 jpegtran -progressive -copy all -outfile "$in/jpeg-progressive.jpg" "$skimage/rocket.jpg"
 
@@ -58,6 +60,8 @@ $convert "$skimage/chelsea.png" -resize 50% chelsea-small.png
 $convert "$skimage/coffee.png" -resize 50% -compress lzw "$in/tiff-rgb.tif"
 # The same pixels in 64x64 tiles, one plane per channel (libtiff-tools), which tiff 0.11.3 panicked on.
 tiffcp -t -w 64 -l 64 -p separate -c lzw "$in/tiff-rgb.tif" "$in/tiff-tiled-planar.tif"
+# The same as BigTIFF (64-bit offsets, magic II+).
+tiffcp -8 -c lzw "$in/tiff-rgb.tif" "$in/tiff-bigtiff.tif"
 $convert chelsea-small.png -type TrueColor BMP3:"$in/bmp-rgb.bmp"
 heif-enc -q 50 -o "$in/heic-photo.heic" chelsea-small.png >/dev/null
 avifenc --min 25 --max 35 chelsea-small.png "$in/avif-photo.avif" >/dev/null
