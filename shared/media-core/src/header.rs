@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::io::Cursor;
 
 use crate::error::decode_error;
+use crate::jpeg_segments::without_stray_bytes;
 use crate::{Limits, MediaError, MediaFormat};
 
 /// How an image stores colour.
@@ -57,7 +58,7 @@ impl ImageHeader {
 pub fn read_header(bytes: &[u8], format: MediaFormat, limits: &Limits) -> Result<ImageHeader, MediaError> {
     limits.check_input_bytes(bytes.len() as u64)?;
     let header = match format {
-        MediaFormat::Jpeg => jpeg_header(bytes)?,
+        MediaFormat::Jpeg => jpeg_header(&without_stray_bytes(bytes))?,
         MediaFormat::Png => png_header(bytes, limits)?,
         MediaFormat::Gif => gif_header(&with_grey_global_palette(bytes), limits)?,
         MediaFormat::Webp => webp_header(bytes)?,

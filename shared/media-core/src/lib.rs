@@ -13,6 +13,7 @@ mod exif_fields;
 mod format;
 pub mod geometry;
 mod header;
+mod jpeg_segments;
 mod limits;
 mod linked;
 mod metadata;

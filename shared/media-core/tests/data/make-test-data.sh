@@ -34,6 +34,8 @@ exiftool -q -overwrite_original -tagsFromFile "$exiftool_images/GPS.jpg" '-gps:a
 cp "$pillow/flower2.jpg" "$in/jpeg-icc.jpg"             # Photoshop CS6, sRGB ICC profile
 cp "$pillow/pil_sample_cmyk.jpg" "$in/jpeg-cmyk.jpg"    # Photoshop CS, Adobe CMYK
 cp "$pillow/no_palette.gif" "$in/gif-no-palette.gif"    # no global or local colour table
+cp "$pillow/photoshop-200dpi-broken.jpg" "$in/jpeg-stray-bytes.jpg"   # 16 bytes before APP1
+cp "$pillow/truncated_app14.jpg" "$in/jpeg-short-app14.jpg"           # APP14 1 byte short
 cp "$pillow/no_palette_after_rgb.gif" "$in/gif-no-palette-after-rgb.gif"
 cp "$skimage/coffee.png" "$in/png-rgb.png"              # 8-bit RGB photo
 jpegtran -progressive -copy all -outfile "$in/jpeg-progressive.jpg" "$skimage/rocket.jpg"

@@ -1,0 +1,83 @@
+//! Stray bytes between a JPEG's header segments. Some cameras and editors (older Photoshop among
+//! them) leave a few bytes between one segment's end and the next marker. libjpeg skips them with a
+//! warning, but TurboJPEG turns any warning into a failed call, so those photos, which browsers and
+//! Pillow show, would be refused as corrupt. [`without_stray_bytes`] drops exactly those bytes.
+
+use std::borrow::Cow;
+
+/// `jpeg` without the bytes between its header segments that belong to no segment; unchanged (and
+/// not copied) when there are none. Only the header is walked: from the start of scan on, the
+/// entropy-coded data is left as it is. A JPEG whose segment lengths run past its end is returned
+/// unchanged, for the decoder to report.
+pub(crate) fn without_stray_bytes(jpeg: &[u8]) -> Cow<'_, [u8]> {
+    let Some(segments) = header_segments(jpeg) else { return Cow::Borrowed(jpeg) };
+    let kept: usize = segments.iter().map(std::ops::Range::len).sum();
+    if kept == jpeg.len() {
+        return Cow::Borrowed(jpeg);
+    }
+    Cow::Owned(segments.into_iter().flat_map(|range| &jpeg[range]).copied().collect())
+}
+
+/// The byte ranges of SOI, every header segment, and everything from the start of scan on.
+fn header_segments(jpeg: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
+    if !jpeg.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut ranges = Vec::with_capacity(16);
+    ranges.push(0..2);
+    let mut pos = 2;
+    loop {
+        // Skip what is not a marker: stray bytes, and the fill bytes (0xFF) a marker may follow.
+        pos += jpeg.get(pos..)?.iter().position(|&byte| byte == 0xFF)?;
+        while jpeg.get(pos + 1) == Some(&0xFF) {
+            pos += 1;
+        }
+        let marker = *jpeg.get(pos + 1)?;
+        match marker {
+            // A stuffed zero is not a marker: keep looking.
+            0x00 => pos += 2,
+            // Start of scan: the rest is entropy-coded data and later segments.
+            0xDA => {
+                ranges.push(pos..jpeg.len());
+                return Some(ranges);
+            }
+            // Markers without a length.
+            0x01 | 0xD0..=0xD7 => {
+                ranges.push(pos..pos + 2);
+                pos += 2;
+            }
+            _ => {
+                let length = usize::from(u16::from_be_bytes([*jpeg.get(pos + 2)?, *jpeg.get(pos + 3)?]));
+                let end = pos.checked_add(2 + length).filter(|&end| end <= jpeg.len() && length >= 2)?;
+                ranges.push(pos..end);
+                pos = end;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOI: [u8; 2] = [0xFF, 0xD8];
+    const DQT: [u8; 6] = [0xFF, 0xDB, 0x00, 0x04, 0x01, 0x02];
+    const SOS: [u8; 8] = [0xFF, 0xDA, 0x00, 0x02, 0x12, 0x34, 0xFF, 0xD9];
+
+    #[test]
+    fn stray_bytes_between_segments_are_dropped() {
+        let clean = [&SOI[..], &DQT, &SOS].concat();
+        let stray = [&SOI[..], &[0x00, 0x11, 0x22][..], &DQT, &[0x42][..], &SOS].concat();
+        assert_eq!(without_stray_bytes(&stray).as_ref(), clean.as_slice());
+    }
+
+    #[test]
+    fn clean_and_malformed_jpegs_are_left_alone() {
+        let clean = [&SOI[..], &DQT, &SOS].concat();
+        assert!(matches!(without_stray_bytes(&clean), Cow::Borrowed(_)));
+        // A segment length running past the end: for the decoder to report, not to repair.
+        let overlong = [&SOI[..], &[0xFF, 0xDB, 0x40, 0x00, 0x01][..]].concat();
+        assert_eq!(without_stray_bytes(&overlong).as_ref(), overlong.as_slice());
+        assert_eq!(without_stray_bytes(b"not a jpeg").as_ref(), b"not a jpeg");
+    }
+}
