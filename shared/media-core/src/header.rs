@@ -62,7 +62,11 @@ pub fn read_header(bytes: &[u8], format: MediaFormat, limits: &Limits) -> Result
         MediaFormat::Png => png_header(bytes, limits)?,
         MediaFormat::Gif => gif_header(&with_grey_global_palette(bytes), limits)?,
         MediaFormat::Webp => webp_header(bytes)?,
-        MediaFormat::Tiff | MediaFormat::Bmp => generic_header(bytes, format, limits)?,
+        MediaFormat::Tiff => match crate::tiff_low_bits::header(bytes, limits) {
+            Some(header) => header,
+            None => generic_header(bytes, format, limits)?,
+        },
+        MediaFormat::Bmp => generic_header(bytes, format, limits)?,
         MediaFormat::Heif | MediaFormat::Avif => {
             return Err(MediaError::UnsupportedFormat {
                 format: Some(format),

@@ -20,6 +20,7 @@ mod metadata;
 mod process;
 mod resize;
 mod thumbnail;
+mod tiff_low_bits;
 
 pub use encode::{OutputFormat, encode};
 pub use error::MediaError;

@@ -36,6 +36,8 @@ cp "$pillow/pil_sample_cmyk.jpg" "$in/jpeg-cmyk.jpg"    # Photoshop CS, Adobe CM
 cp "$pillow/no_palette.gif" "$in/gif-no-palette.gif"    # no global or local colour table
 cp "$pillow/photoshop-200dpi-broken.jpg" "$in/jpeg-stray-bytes.jpg"   # 16 bytes before APP1
 cp "$pillow/truncated_app14.jpg" "$in/jpeg-short-app14.jpg"           # APP14 1 byte short
+cp "$pillow/tiff_gray_2_4_bpp/hopper2R.tif" "$in/tiff-gray2-lsb-first.tif"      # 2-bit, FillOrder 2
+cp "$pillow/tiff_gray_2_4_bpp/hopper4I.tif" "$in/tiff-gray4-white-is-zero.tif"  # 4-bit, min-is-white
 cp "$pillow/no_palette_after_rgb.gif" "$in/gif-no-palette-after-rgb.gif"
 cp "$skimage/coffee.png" "$in/png-rgb.png"              # 8-bit RGB photo
 jpegtran -progressive -copy all -outfile "$in/jpeg-progressive.jpg" "$skimage/rocket.jpg"
@@ -205,4 +207,7 @@ done
 # A CMYK JPEG without a profile: vips substitutes a press profile (rich black turns blue-grey);
 # browsers, Pillow and ImageMagick use the plain formula, and so do we.
 $convert "$in/jpeg-cmyk.jpg" -colorspace sRGB -resize 256x256 "$golden/jpeg-cmyk.jpg.png"
+# 2-bit grey: vips spreads samples as N*64 (white is 192); Pillow, ImageMagick and we as N*255/3.
+# (For 4-bit min-is-white, ImageMagick is the odd one out: it leaves the samples inverted.)
+$convert "$in/tiff-gray2-lsb-first.tif" -resize '256x256>' "$golden/tiff-gray2-lsb-first.tif.png"
 echo "test data written under $here"
