@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# mediaflow against vipsthumbnail on the same real 12+ MP JPEGs, in the same run, alternating.
-# Both on one core (mediaflow --jobs 1, VIPS_CONCURRENCY=1), 256 px, JPEG q80, metadata stripped.
-# Prints per-image time in a batch (one process for all files), per-process time (one process per
-# file), peak RSS of both, and the ratios. Usage: scripts/bench-vs-vips.sh [ROUNDS]
+# mediaflow against vipsthumbnail on the same real 12+ MP photos, in the same run, alternating:
+# JPEGs at 256 px, and iPhone HEICs at 256 and 1024 px (mediaflow makes both from one decode in one
+# process; vipsthumbnail runs once per size, as it makes one size a run). Both pinned to one core
+# (taskset; also mediaflow --jobs 1 and VIPS_CONCURRENCY=1, and libheif's tile threads share that
+# core in both), JPEG q80, metadata stripped. Prints per-image time in a batch (one process for all
+# files), per-process time (one process per file), peak RSS of both, and the ratios.
+# Usage: scripts/bench-vs-vips.sh [ROUNDS] [all|jpeg|heic]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
+sets=${2:-all}
 images=.bench/images
 scripts/fetch-bench-images.sh "$images" >/dev/null
+photos=${MEDIAFLOW_SAMPLE_PHOTOS:-$HOME/.cache/mediaflow/photos}
+scripts/fetch-sample-photos.sh "$photos" >/dev/null
 cargo build --release -q -p mediaflow-cli
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 mediaflow="$target_dir/release/mediaflow"
@@ -33,14 +39,27 @@ run_timed() {
   rss_out=$(cat "$work/rss")
 }
 
+# The thumbnail sizes of the current set (comma-separated).
+sizes=256
+# vipsthumbnail once per size, over the files it is given.
+cat >"$work/vips-sizes" <<'SH'
+#!/bin/sh
+out=$1 sizes=$2
+shift 2
+for size in $(echo "$sizes" | tr , ' '); do
+  VIPS_CONCURRENCY=1 vipsthumbnail -s "${size}x" -o "$out/%s-$size.jpg[Q=80,strip]" "$@" || exit 1
+done
+SH
+chmod +x "$work/vips-sizes"
+
 # Each run starts from an empty output folder; GNU time needs a program, not a shell function.
 ours_batch() {
   rm -rf "$work/ours"
-  run_timed "$@" -- "$mediaflow" process --jobs 1 --sizes 256 --format jpeg --quality 80 --out "$work/ours"
+  run_timed "$@" -- taskset -c 0 "$mediaflow" process --jobs 1 --sizes "$sizes" --format jpeg --quality 80 --out "$work/ours"
 }
 vips_batch() {
   rm -rf "$work/vips" && mkdir -p "$work/vips"
-  run_timed "$@" -- env VIPS_CONCURRENCY=1 vipsthumbnail -s 256x -o "$work/vips/%s.jpg[Q=80,strip]"
+  run_timed "$@" -- taskset -c 0 "$work/vips-sizes" "$work/vips" "$sizes"
 }
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -60,7 +79,7 @@ bench_set() {
   local ob vb oo vo
   ob=$(median "${ours_ms[@]}"); vb=$(median "${vips_ms[@]}")
   oo=$(median "${ours_one[@]}"); vo=$(median "${vips_one[@]}")
-  printf '\n== %s: %d files, %d rounds, one core, 256 px JPEG q80\n' "$name" "$n" "$rounds"
+  printf '\n== %s: %d files, %d rounds, one core, %s px JPEG q80\n' "$name" "$n" "$rounds" "$sizes"
   printf '%-28s %12s %12s %8s\n' "" "mediaflow" "vipsthumb" "ratio"
   awk -v o="$ob" -v v="$vb" -v n="$n" 'BEGIN { printf "%-28s %9.1f ms %9.1f ms %7.2fx\n", "per image, batch", o/n, v/n, v/o }'
   awk -v o="$oo" -v v="$vo" 'BEGIN { printf "%-28s %9.1f ms %9.1f ms %7.2fx\n", "per image, one process each", o, v, v/o }'
@@ -70,5 +89,12 @@ bench_set() {
 }
 
 echo "vipsthumbnail: $(vipsthumbnail --vips-version 2>/dev/null || true)"
-bench_set "baseline JPEGs" "${baseline[@]}"
-[ ${#progressive[@]} -eq 0 ] || bench_set "progressive JPEGs" "${progressive[@]}"
+if [[ $sets == all || $sets == jpeg ]]; then
+  bench_set "baseline JPEGs" "${baseline[@]}"
+  [ ${#progressive[@]} -eq 0 ] || bench_set "progressive JPEGs" "${progressive[@]}"
+fi
+if [[ $sets == all || $sets == heic ]]; then
+  mapfile -t heic < <(find "$photos" -maxdepth 1 -name '*.heic' | sort)
+  sizes=256,1024
+  bench_set "12 MP iPhone HEICs" "${heic[@]}"
+fi
