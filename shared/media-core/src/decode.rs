@@ -36,8 +36,8 @@ pub fn decode_for_box(
     match header.format {
         MediaFormat::Jpeg => decode_jpeg(&without_stray_bytes(bytes), header, largest_box),
         MediaFormat::Gif => decode_with_image_crate(&with_grey_global_palette(bytes), header, limits),
-        MediaFormat::Tiff if crate::tiff_low_bits::applies(header) => {
-            crate::tiff_low_bits::decode(bytes, header, limits)
+        MediaFormat::Tiff if crate::tiff_indexed::applies(header) => {
+            crate::tiff_indexed::decode(bytes, header, limits)
         }
         _ => decode_with_image_crate(bytes, header, limits),
     }

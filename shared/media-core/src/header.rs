@@ -62,7 +62,7 @@ pub fn read_header(bytes: &[u8], format: MediaFormat, limits: &Limits) -> Result
         MediaFormat::Png => png_header(bytes, limits)?,
         MediaFormat::Gif => gif_header(&with_grey_global_palette(bytes), limits)?,
         MediaFormat::Webp => webp_header(bytes)?,
-        MediaFormat::Tiff => match crate::tiff_low_bits::header(bytes, limits) {
+        MediaFormat::Tiff => match crate::tiff_indexed::header(bytes, limits) {
             Some(header) => header,
             None => generic_header(bytes, format, limits)?,
         },

@@ -20,7 +20,7 @@ mod metadata;
 mod process;
 mod resize;
 mod thumbnail;
-mod tiff_low_bits;
+mod tiff_indexed;
 
 pub use encode::{OutputFormat, encode};
 pub use error::MediaError;

@@ -31,10 +31,13 @@ const INPUTS: &[(&str, f64)] = &[
     ("webp-animated.webp", 28.0),
     ("apng-animated.png", 28.0),
     ("tiff-rgb.tif", 30.0),
-    // 2 and 4 bits per grey sample, which only the `tiff` crate reads (see tiff_low_bits.rs). Their
+    // 2 and 4 bits per grey sample, which only the `tiff` crate reads (see tiff_indexed.rs). Their
     // hard 4- and 16-level edges ring in a JPEG thumbnail; an inverted decode scores about 4 dB.
     ("tiff-gray2-lsb-first.tif", 25.0),
     ("tiff-gray4-white-is-zero.tif", 25.0),
+    // Palette TIFFs (read as indices by `vendor/tiff`): 8-bit, and a 3-page 1-bit one (first page).
+    ("tiff-palette.tif", 28.0),
+    ("tiff-multipage-palette.tif", 28.0),
     ("bmp-rgb.bmp", 30.0),
 ];
 

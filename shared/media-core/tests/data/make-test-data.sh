@@ -38,6 +38,7 @@ cp "$pillow/photoshop-200dpi-broken.jpg" "$in/jpeg-stray-bytes.jpg"   # 16 bytes
 cp "$pillow/truncated_app14.jpg" "$in/jpeg-short-app14.jpg"           # APP14 1 byte short
 cp "$pillow/tiff_gray_2_4_bpp/hopper2R.tif" "$in/tiff-gray2-lsb-first.tif"      # 2-bit, FillOrder 2
 cp "$pillow/tiff_gray_2_4_bpp/hopper4I.tif" "$in/tiff-gray4-white-is-zero.tif"  # 4-bit, min-is-white
+cp "$pillow/multipage.tiff" "$in/tiff-multipage-palette.tif"    # 3 pages, 1-bit palette
 cp "$pillow/no_palette_after_rgb.gif" "$in/gif-no-palette-after-rgb.gif"
 cp "$skimage/coffee.png" "$in/png-rgb.png"              # 8-bit RGB photo
 jpegtran -progressive -copy all -outfile "$in/jpeg-progressive.jpg" "$skimage/rocket.jpg"
@@ -64,6 +65,8 @@ $convert "$skimage/chelsea.png" -resize 50% chelsea-small.png
 $convert "$skimage/coffee.png" -resize 50% -compress lzw "$in/tiff-rgb.tif"
 # The same pixels in 64x64 tiles, one plane per channel (libtiff-tools), which tiff 0.11.3 panicked on.
 tiffcp -t -w 64 -l 64 -p separate -c lzw "$in/tiff-rgb.tif" "$in/tiff-tiled-planar.tif"
+# A palette TIFF (8-bit indices and a ColorMap).
+$convert "$in/png-palette.png" -alpha off -type Palette -compress lzw "$in/tiff-palette.tif"
 # The same as BigTIFF (64-bit offsets, magic II+).
 tiffcp -8 -c lzw "$in/tiff-rgb.tif" "$in/tiff-bigtiff.tif"
 $convert chelsea-small.png -type TrueColor BMP3:"$in/bmp-rgb.bmp"

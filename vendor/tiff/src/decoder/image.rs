@@ -518,6 +518,11 @@ impl Image {
                     vec![self.bits_per_sample; self.samples as usize],
                 ),
             )),
+            // mediaflow patch: a palette image is read as its indices, for the caller to look up in
+            // the ColorMap tag (the `image` crate does not ask for this colour type).
+            PhotometricInterpretation::RGBPalette if self.samples == 1 => {
+                Ok(ColorType::Palette(self.bits_per_sample))
+            }
             PhotometricInterpretation::RGBPalette | PhotometricInterpretation::TransparencyMask => {
                 Err(TiffError::UnsupportedError(
                     TiffUnsupportedError::InterpretationWithBits(
@@ -843,7 +848,10 @@ impl Image {
                 bit_depth: n,
                 num_samples: _,
             } if n == 8 || n == 16 || n == 32 || n == 64 => {}
+            // mediaflow patch: palette indices are laid out as grey samples of the same depth.
+            ColorType::Palette(8) => {}
             ColorType::Gray(n)
+            | ColorType::Palette(n)
             | ColorType::Multiband {
                 bit_depth: n,
                 num_samples: _,
