@@ -1,19 +1,13 @@
 //! `process_image` (decode, resize, encode) with every decoder the functions link: thumbnails or a
 //! coded error, never a panic (process_image's own catch_unwind would hide one, so its message is
-//! checked too). Small limits keep each run fast and catch over-allocation.
+//! checked too).
 #![no_main]
 
 use std::sync::LazyLock;
 
-use media_core::{ImageDecoders, Limits, ThumbnailOptions};
+use media_core::ThumbnailOptions;
+use mediaflow_fuzz::{DECODERS, LIMITS};
 
-static DECODERS: LazyLock<ImageDecoders> = LazyLock::new(media_heif::image_decoders);
-static LIMITS: LazyLock<Limits> = LazyLock::new(|| Limits {
-    max_pixels: 4_000_000,
-    max_width: 8_000,
-    max_height: 8_000,
-    ..Limits::default()
-});
 static OPTIONS: LazyLock<ThumbnailOptions> =
     LazyLock::new(|| ThumbnailOptions { sizes: vec![48, 96], ..ThumbnailOptions::default() });
 
