@@ -174,6 +174,7 @@ impl ExifData {
         Some(GpsPosition { latitude, longitude, altitude_m })
     }
 }
+
 /// The raw EXIF chunk of a WebP or PNG, as stored.
 fn chunk_exif(bytes: &[u8], format: MediaFormat) -> Option<Vec<u8>> {
     match format {

@@ -8,29 +8,30 @@ use moxcms::{
     TransformOptions,
 };
 
-/// Converts 8-bit RGB (or RGBA, alpha untouched) in the declared colour space to sRGB in place.
-/// An ICC profile takes precedence over `nclx`, as in libheif; sRGB, BT.709 and unspecified colour
-/// need nothing, and a profile moxcms cannot use leaves the pixels as they are.
+/// 8-bit RGB (or RGBA, alpha untouched) in the declared colour space, converted to sRGB. An ICC
+/// profile takes precedence over `nclx`, as in libheif; sRGB, BT.709 and unspecified colour need
+/// nothing, and a profile moxcms cannot use leaves the pixels as they are.
 pub(crate) fn to_srgb(
-    pixels: &mut [u8],
+    pixels: Vec<u8>,
     has_alpha: bool,
     icc: Option<&[u8]>,
     nclx: Option<ColorProfileNCLX>,
-) {
+) -> Vec<u8> {
     let source = match icc {
         Some(icc) => ColorProfile::new_from_slice(icc).ok(),
         None => nclx.and_then(|nclx| cicp_profile(&nclx)),
     };
-    let Some(source) = source else { return };
+    let Some(source) = source else { return pixels };
     let layout = if has_alpha { Layout::Rgba } else { Layout::Rgb };
     let Ok(transform) =
         source.create_transform_8bit(layout, &ColorProfile::new_srgb(), layout, TransformOptions::default())
     else {
-        return;
+        return pixels;
     };
     let mut converted = vec![0u8; pixels.len()];
-    if transform.transform(pixels, &mut converted).is_ok() {
-        pixels.copy_from_slice(&converted);
+    match transform.transform(&pixels, &mut converted) {
+        Ok(()) => converted,
+        Err(_) => pixels,
     }
 }
 
@@ -87,11 +88,10 @@ mod tests {
 
     #[test]
     fn display_p3_red_becomes_a_clipped_srgb_red() {
-        // Pure P3 red lies outside sRGB: after conversion it is the most saturated sRGB red,
-        // with green and blue at (or near) zero, not P3's numbers reinterpreted.
+        // A P3 red is more saturated than the same numbers in sRGB: converted, red goes up and
+        // green and blue go down, instead of P3's numbers being reinterpreted as sRGB.
         let icc = ColorProfile::new_display_p3().encode().expect("P3 profile encodes");
-        let mut pixels = vec![200, 100, 100];
-        to_srgb(&mut pixels, false, Some(&icc), None);
+        let pixels = to_srgb(vec![200, 100, 100], false, Some(&icc), None);
         assert!(pixels[0] > 210, "{pixels:?}");
         assert!(pixels[1] < 100 && pixels[2] < 100, "{pixels:?}");
     }

@@ -120,7 +120,8 @@ impl LinkedDecoder for HeifDecoder {
             color::unpremultiply(&mut pixels);
         }
         let icc_profile = handle.color_profile_raw().map(|profile| profile.data);
-        color::to_srgb(&mut pixels, header.has_alpha, icc_profile.as_deref(), handle.color_profile_nclx());
+        let pixels =
+            color::to_srgb(pixels, header.has_alpha, icc_profile.as_deref(), handle.color_profile_nclx());
         let image = if header.has_alpha {
             RgbaImage::from_raw(width, height, pixels).map(DynamicImage::ImageRgba8)
         } else {
