@@ -13,7 +13,7 @@ use image::{DynamicImage, RgbImage, RgbaImage};
 use crate::error::decode_error;
 use crate::geometry::{fit_within, jpeg_scale_denominator};
 use crate::header::{ColorModel, ImageHeader, image_format, image_limits, with_grey_global_palette};
-use crate::jpeg_segments::without_stray_bytes;
+use crate::jpeg_segments::with_repaired_header;
 use crate::{Limits, MediaError, MediaFormat};
 
 /// The most progressive scans a JPEG may have. Real encoders write about ten; the limit stops the
@@ -34,11 +34,10 @@ pub fn decode_for_box(
     largest_box: u32,
 ) -> Result<DynamicImage, MediaError> {
     match header.format {
-        MediaFormat::Jpeg => decode_jpeg(&without_stray_bytes(bytes), header, largest_box),
+        MediaFormat::Jpeg => decode_jpeg(&with_repaired_header(bytes), header, largest_box),
         MediaFormat::Gif => decode_with_image_crate(&with_grey_global_palette(bytes), header, limits),
-        MediaFormat::Tiff if crate::tiff_indexed::applies(header) => {
-            crate::tiff_indexed::decode(bytes, header, limits)
-        }
+        MediaFormat::Tiff => crate::tiff_direct::decode(bytes, header, limits)
+            .unwrap_or_else(|| decode_with_image_crate(bytes, header, limits)),
         _ => decode_with_image_crate(bytes, header, limits),
     }
 }

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::io::Cursor;
 
 use crate::error::decode_error;
-use crate::jpeg_segments::without_stray_bytes;
+use crate::jpeg_segments::with_repaired_header;
 use crate::{Limits, MediaError, MediaFormat};
 
 /// How an image stores colour.
@@ -23,6 +23,8 @@ pub enum ColorModel {
     Palette,
     /// Print colours (CMYK or YCCK JPEG).
     Cmyk,
+    /// CIE L*a*b* (TIFF), device-independent.
+    Lab,
 }
 
 /// What an image's header says.
@@ -58,11 +60,11 @@ impl ImageHeader {
 pub fn read_header(bytes: &[u8], format: MediaFormat, limits: &Limits) -> Result<ImageHeader, MediaError> {
     limits.check_input_bytes(bytes.len() as u64)?;
     let header = match format {
-        MediaFormat::Jpeg => jpeg_header(&without_stray_bytes(bytes))?,
+        MediaFormat::Jpeg => jpeg_header(&with_repaired_header(bytes))?,
         MediaFormat::Png => png_header(bytes, limits)?,
         MediaFormat::Gif => gif_header(&with_grey_global_palette(bytes), limits)?,
         MediaFormat::Webp => webp_header(bytes)?,
-        MediaFormat::Tiff => match crate::tiff_indexed::header(bytes, limits) {
+        MediaFormat::Tiff => match crate::tiff_direct::header(bytes, limits) {
             Some(header) => header,
             None => generic_header(bytes, format, limits)?,
         },

@@ -1,15 +1,18 @@
-//! Stray bytes between a JPEG's header segments. Some cameras and editors (older Photoshop among
-//! them) leave a few bytes between one segment's end and the next marker. libjpeg skips them with a
-//! warning, but TurboJPEG turns any warning into a failed call, so those photos, which browsers and
-//! Pillow show, would be refused as corrupt. [`without_stray_bytes`] drops exactly those bytes.
+//! Repairs to a JPEG's header that libjpeg makes with a warning. TurboJPEG turns any warning into a
+//! failed call, so photos that browsers and Pillow show would be refused as corrupt.
+//! [`with_repaired_header`] drops exactly what libjpeg would skip:
+//! - stray bytes between one segment's end and the next marker, which some cameras and editors
+//!   (older Photoshop among them) leave;
+//! - ICC profile segments after the start of frame, which the ICC spec (B.4) places before it;
+//!   libjpeg reads them together with the ones before and refuses the duplicate sequence numbers.
 
 use std::borrow::Cow;
 
-/// `jpeg` without the bytes between its header segments that belong to no segment; unchanged (and
-/// not copied) when there are none. Only the header is walked: from the start of scan on, the
+/// `jpeg` without the bytes between its header segments that belong to no segment and without ICC
+/// segments after the start of frame; unchanged (and not copied) when there are none. Only the header is walked: from the start of scan on, the
 /// entropy-coded data is left as it is. A JPEG whose segment lengths run past its end is returned
 /// unchanged, for the decoder to report.
-pub(crate) fn without_stray_bytes(jpeg: &[u8]) -> Cow<'_, [u8]> {
+pub(crate) fn with_repaired_header(jpeg: &[u8]) -> Cow<'_, [u8]> {
     let Some(segments) = header_segments(jpeg) else { return Cow::Borrowed(jpeg) };
     let kept: usize = segments.iter().map(std::ops::Range::len).sum();
     if kept == jpeg.len() {
@@ -18,7 +21,10 @@ pub(crate) fn without_stray_bytes(jpeg: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(segments.into_iter().flat_map(|range| &jpeg[range]).copied().collect())
 }
 
-/// The byte ranges of SOI, every header segment, and everything from the start of scan on.
+/// The identifier that starts an APP2 segment carrying (part of) an ICC profile.
+const ICC: &[u8] = b"ICC_PROFILE\0";
+
+/// The byte ranges of SOI, every header segment to keep, and everything from the start of scan on.
 fn header_segments(jpeg: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
     if !jpeg.starts_with(&[0xFF, 0xD8]) {
         return None;
@@ -26,6 +32,7 @@ fn header_segments(jpeg: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
     let mut ranges = Vec::with_capacity(16);
     ranges.push(0..2);
     let mut pos = 2;
+    let mut after_frame_start = false;
     loop {
         // Skip what is not a marker: stray bytes, and the fill bytes (0xFF) a marker may follow.
         pos += jpeg.get(pos..)?.iter().position(|&byte| byte == 0xFF)?;
@@ -49,7 +56,13 @@ fn header_segments(jpeg: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
             _ => {
                 let length = usize::from(u16::from_be_bytes([*jpeg.get(pos + 2)?, *jpeg.get(pos + 3)?]));
                 let end = pos.checked_add(2 + length).filter(|&end| end <= jpeg.len() && length >= 2)?;
-                ranges.push(pos..end);
+                let misplaced_icc =
+                    after_frame_start && marker == 0xE2 && jpeg[pos + 4..end].starts_with(ICC);
+                if !misplaced_icc {
+                    ranges.push(pos..end);
+                }
+                // SOF0..SOF15, except DHT (C4), JPG (C8) and DAC (CC).
+                after_frame_start |= matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
                 pos = end;
             }
         }
@@ -68,16 +81,25 @@ mod tests {
     fn stray_bytes_between_segments_are_dropped() {
         let clean = [&SOI[..], &DQT, &SOS].concat();
         let stray = [&SOI[..], &[0x00, 0x11, 0x22][..], &DQT, &[0x42][..], &SOS].concat();
-        assert_eq!(without_stray_bytes(&stray).as_ref(), clean.as_slice());
+        assert_eq!(with_repaired_header(&stray).as_ref(), clean.as_slice());
+    }
+
+    #[test]
+    fn icc_segments_after_the_frame_start_are_dropped() {
+        let icc = [&[0xFF, 0xE2, 0x00, 0x10][..], b"ICC_PROFILE\0", &[1, 1]].concat();
+        let sof = [0xFF, 0xC0, 0x00, 0x03, 0x08];
+        let misplaced = [&SOI[..], &icc, &DQT, &sof, &icc, &SOS].concat();
+        let kept = [&SOI[..], &icc, &DQT, &sof, &SOS].concat();
+        assert_eq!(with_repaired_header(&misplaced).as_ref(), kept.as_slice());
     }
 
     #[test]
     fn clean_and_malformed_jpegs_are_left_alone() {
         let clean = [&SOI[..], &DQT, &SOS].concat();
-        assert!(matches!(without_stray_bytes(&clean), Cow::Borrowed(_)));
+        assert!(matches!(with_repaired_header(&clean), Cow::Borrowed(_)));
         // A segment length running past the end: for the decoder to report, not to repair.
         let overlong = [&SOI[..], &[0xFF, 0xDB, 0x40, 0x00, 0x01][..]].concat();
-        assert_eq!(without_stray_bytes(&overlong).as_ref(), overlong.as_slice());
-        assert_eq!(without_stray_bytes(b"not a jpeg").as_ref(), b"not a jpeg");
+        assert_eq!(with_repaired_header(&overlong).as_ref(), overlong.as_slice());
+        assert_eq!(with_repaired_header(b"not a jpeg").as_ref(), b"not a jpeg");
     }
 }

@@ -20,7 +20,7 @@ mod metadata;
 mod process;
 mod resize;
 mod thumbnail;
-mod tiff_indexed;
+mod tiff_direct;
 
 pub use encode::{OutputFormat, encode};
 pub use error::MediaError;

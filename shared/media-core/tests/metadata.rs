@@ -21,6 +21,8 @@ fn colour_models_and_bit_depths() {
         ("png-palette.png", ColorModel::Palette, 8, true),
         ("jpeg-gray.jpg", ColorModel::Gray, 8, false),
         ("jpeg-cmyk.jpg", ColorModel::Cmyk, 8, false),
+        ("tiff-lab.tif", ColorModel::Lab, 8, false),
+        ("tiff-signed16.tif", ColorModel::Gray, 16, false),
         ("photo-camera.jpg", ColorModel::Rgb, 8, false),
     ];
     for (name, color_model, bit_depth, has_alpha) in cases {

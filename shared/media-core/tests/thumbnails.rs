@@ -16,6 +16,8 @@ const INPUTS: &[(&str, f64)] = &[
     ("jpeg-stray-bytes.jpg", 30.0),
     // A dark red photo: 4:2:0 chroma differences weigh more (Pillow's thumbnail scores 27.6 too).
     ("jpeg-short-app14.jpg", 27.0),
+    // An ICC segment after the start of frame as well as before it (dropped, see jpeg_segments.rs).
+    ("jpeg-icc-after-sof.jpg", 30.0),
     // An Adobe YCCK JPEG without a profile; the reference is ImageMagick's plain conversion.
     ("jpeg-cmyk.jpg", 28.0),
     ("png-rgb.png", 30.0),
@@ -31,13 +33,17 @@ const INPUTS: &[(&str, f64)] = &[
     ("webp-animated.webp", 28.0),
     ("apng-animated.png", 28.0),
     ("tiff-rgb.tif", 30.0),
-    // 2 and 4 bits per grey sample, which only the `tiff` crate reads (see tiff_indexed.rs). Their
+    // 2 and 4 bits per grey sample, which only the `tiff` crate reads (see tiff_direct.rs). Their
     // hard 4- and 16-level edges ring in a JPEG thumbnail; an inverted decode scores about 4 dB.
     ("tiff-gray2-lsb-first.tif", 25.0),
     ("tiff-gray4-white-is-zero.tif", 25.0),
     // Palette TIFFs (read as indices by `vendor/tiff`): 8-bit, and a 3-page 1-bit one (first page).
     ("tiff-palette.tif", 28.0),
     ("tiff-multipage-palette.tif", 28.0),
+    // 8-bit CIELab (signed a* and b*) and JPEG-compressed 2x2-subsampled YCbCr in tiles, which the
+    // `image` crate refuses; converted to sRGB in tiff_direct.rs.
+    ("tiff-lab.tif", 30.0),
+    ("tiff-tiled-ycbcr-jpeg.tif", 30.0),
     ("bmp-rgb.bmp", 30.0),
 ];
 

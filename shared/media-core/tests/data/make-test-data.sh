@@ -36,9 +36,14 @@ cp "$pillow/pil_sample_cmyk.jpg" "$in/jpeg-cmyk.jpg"    # Photoshop CS, Adobe CM
 cp "$pillow/no_palette.gif" "$in/gif-no-palette.gif"    # no global or local colour table
 cp "$pillow/photoshop-200dpi-broken.jpg" "$in/jpeg-stray-bytes.jpg"   # 16 bytes before APP1
 cp "$pillow/truncated_app14.jpg" "$in/jpeg-short-app14.jpg"           # APP14 1 byte short
+cp "$pillow/icc-after-SOF.jpg" "$in/jpeg-icc-after-sof.jpg"           # ICC segments before and after SOF
 cp "$pillow/tiff_gray_2_4_bpp/hopper2R.tif" "$in/tiff-gray2-lsb-first.tif"      # 2-bit, FillOrder 2
 cp "$pillow/tiff_gray_2_4_bpp/hopper4I.tif" "$in/tiff-gray4-white-is-zero.tif"  # 4-bit, min-is-white
 cp "$pillow/multipage.tiff" "$in/tiff-multipage-palette.tif"    # 3 pages, 1-bit palette
+cp "$pillow/hopper.Lab.tif" "$in/tiff-lab.tif"                  # 8-bit CIELab
+cp "$pillow/tiff_tiled_ycbcr_jpeg_2x2_sampling.tif" "$in/tiff-tiled-ycbcr-jpeg.tif"  # GDAL, JPEG in tiles
+cp "$pillow/8bit.s.tif" "$in/tiff-signed8.tif"                  # signed 8-bit grey (mis-tagged)
+cp "$pillow/16bit.s.tif" "$in/tiff-signed16.tif"                # signed 16-bit grey, 10x10
 cp "$pillow/no_palette_after_rgb.gif" "$in/gif-no-palette-after-rgb.gif"
 cp "$skimage/coffee.png" "$in/png-rgb.png"              # 8-bit RGB photo
 jpegtran -progressive -copy all -outfile "$in/jpeg-progressive.jpg" "$skimage/rocket.jpg"
@@ -213,4 +218,7 @@ $convert "$in/jpeg-cmyk.jpg" -colorspace sRGB -resize 256x256 "$golden/jpeg-cmyk
 # 2-bit grey: vips spreads samples as N*64 (white is 192); Pillow, ImageMagick and we as N*255/3.
 # (For 4-bit min-is-white, ImageMagick is the odd one out: it leaves the samples inverted.)
 $convert "$in/tiff-gray2-lsb-first.tif" -resize '256x256>' "$golden/tiff-gray2-lsb-first.tif.png"
+# CIELab: vips reads TIFF's L*a*b* relative to D65; TIFF and ICC define it relative to D50, as
+# libtiff, Pillow (lcms) and ImageMagick read it.
+$convert "$in/tiff-lab.tif" -resize '256x256>' "$golden/tiff-lab.tif.png"
 echo "test data written under $here"

@@ -498,6 +498,13 @@ impl Image {
             //     pub b: i8, // SampleFormat::Int
             // }
             // ```
+            // mediaflow patch: 8-bit CIELab is read as its raw bytes, reported as `Lab(8)`, for the
+            // caller to read a* and b* as signed (it tells CIELab from ICCLab by the tag).
+            PhotometricInterpretation::CIELab
+                if self.photometric_samples == 3 && self.bits_per_sample == 8 =>
+            {
+                Ok(ColorType::Lab(8))
+            }
             PhotometricInterpretation::CIELab => Err(TiffError::UnsupportedError(
                 TiffUnsupportedError::InterpretationWithBits(
                     PhotometricInterpretation::CIELab,
@@ -848,8 +855,9 @@ impl Image {
                 bit_depth: n,
                 num_samples: _,
             } if n == 8 || n == 16 || n == 32 || n == 64 => {}
-            // mediaflow patch: palette indices are laid out as grey samples of the same depth.
-            ColorType::Palette(8) => {}
+            // mediaflow patch: palette indices are laid out as grey samples of the same depth, and
+            // 8-bit Lab as three bytes per pixel.
+            ColorType::Palette(8) | ColorType::Lab(8) => {}
             ColorType::Gray(n)
             | ColorType::Palette(n)
             | ColorType::Multiband {
