@@ -112,6 +112,7 @@ e2e: setup package
 ## first invocation) of each packaged function.
 bench: deps package
 	scripts/bench-cold-start.py $(LAMBDA_DIR)
+	scripts/fetch-bench-images.sh .bench/images >/dev/null
 	$(CARGO) bench -p media-core
 	$(CARGO) bench -p media-video --bench poster
 	scripts/bench-vs-vips.sh

@@ -16,7 +16,7 @@ find "$root/shared/media-core/tests/data/inputs" "$root/shared/media-core/tests/
 # The instrumented nightly build stays apart from the project's own.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mediaflow/target}/fuzz"
 cd "$root/fuzz"
-for target in sniff read_metadata process_image; do
+for target in sniff read_metadata process_image jpeg_dc; do
   mkdir -p "$corpus/$target"
   echo "[fuzz] $target for ${seconds}s"
   # One job: the machine has two cores and libFuzzer's own process is enough to keep one busy.

@@ -1,8 +1,9 @@
 //! Decoding to 8-bit RGB or RGBA, at the smallest size that still serves the largest output.
 //!
 //! JPEGs go through libjpeg-turbo (SIMD, run-time dispatch), which scales by 1/2, 1/4 or 1/8 in the
-//! DCT domain: a 12 MP photo that only needs a 256 px thumbnail is decoded as 0.19 MP. Everything
-//! else goes through the `image` crate. The result stays in stored orientation; callers rotate the
+//! DCT domain: a 12 MP photo that only needs a 256 px thumbnail is decoded as 0.19 MP; at 1/8,
+//! baseline JPEGs take the DC-only path of `jpeg_dc` instead. Everything else goes through the
+//! `image` crate. The result stays in stored orientation; callers rotate the
 //! (much smaller) outputs.
 
 use std::cell::RefCell;
@@ -49,6 +50,16 @@ fn decode_jpeg(bytes: &[u8], header: &ImageHeader, largest_box: u32) -> Result<D
     let width = header.width.div_ceil(denominator);
     let height = header.height.div_ceil(denominator);
     let cmyk = header.color_model == ColorModel::Cmyk;
+    // At 1/8 scale a baseline JPEG needs only its DC coefficients: the same pixels as
+    // libjpeg-turbo's, without decoding the AC ones (see jpeg_dc.rs). What that path does not
+    // reproduce exactly is left to libjpeg-turbo.
+    if denominator == 8 && !cmyk {
+        let image =
+            crate::jpeg_dc::decode_eighth(bytes).filter(|image| image.dimensions() == (width, height));
+        if let Some(image) = image {
+            return Ok(DynamicImage::ImageRgb8(image));
+        }
+    }
     // libjpeg cannot convert CMYK/YCCK to RGB, so those are decoded to CMYK and converted here.
     let (format, channels) =
         if cmyk { (turbojpeg::PixelFormat::CMYK, 4) } else { (turbojpeg::PixelFormat::RGB, 3) };
@@ -86,7 +97,7 @@ fn decode_jpeg(bytes: &[u8], header: &ImageHeader, largest_box: u32) -> Result<D
 fn cmyk_to_srgb(jpeg: &[u8], inverted_cmyk: &[u8]) -> Vec<u8> {
     use image::ImageDecoder;
     use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
-    let icc = image::codecs::jpeg::JpegDecoder::new(Cursor::new(jpeg))
+    let icc = image::codecs::jpeg::JpegDecoder::new(Cursor::new(crate::jpeg_segments::header_only(jpeg)))
         .ok()
         .and_then(|mut d| d.icc_profile().ok()?);
     let transform = icc

@@ -60,7 +60,11 @@ impl ExifData {
     /// Reads the EXIF block of `bytes`, an image in `format`, if any.
     pub(crate) fn read(bytes: &[u8], format: MediaFormat) -> ExifData {
         let reader = exif::Reader::new();
-        match reader.read_from_container(&mut Cursor::new(bytes)) {
+        let container = match format {
+            MediaFormat::Jpeg => crate::jpeg_segments::header_only(bytes),
+            _ => bytes,
+        };
+        match reader.read_from_container(&mut Cursor::new(container)) {
             Ok(exif) => ExifData(Some(exif)),
             // A WebP EXIF chunk or PNG eXIf chunk holds a bare TIFF structure, but some writers put
             // JPEG's `Exif\0\0` header in front of it (exiftool and browsers read those too).

@@ -21,6 +21,18 @@ pub(crate) fn with_repaired_header(jpeg: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(segments.into_iter().flat_map(|range| &jpeg[range]).copied().collect())
 }
 
+/// `jpeg` without its entropy-coded data: every header segment (EXIF, ICC) up to and including
+/// the first scan's header; all of it when the header does not parse. Readers that want only
+/// metadata then neither copy the whole file (the `image` crate's JPEG decoder does) nor search
+/// megabytes of scan data for a marker (kamadak-exif does, on a JPEG without EXIF).
+pub(crate) fn header_only(jpeg: &[u8]) -> &[u8] {
+    let Some(scan) = header_segments(jpeg).and_then(|ranges| ranges.last().map(|scan| scan.start)) else {
+        return jpeg;
+    };
+    let length = jpeg.get(scan + 2..scan + 4).map_or(0, |l| usize::from(u16::from_be_bytes([l[0], l[1]])));
+    &jpeg[..(scan + 2 + length).min(jpeg.len())]
+}
+
 /// The identifier that starts an APP2 segment carrying (part of) an ICC profile.
 const ICC: &[u8] = b"ICC_PROFILE\0";
 
@@ -91,6 +103,14 @@ mod tests {
         let misplaced = [&SOI[..], &icc, &DQT, &sof, &icc, &SOS].concat();
         let kept = [&SOI[..], &icc, &DQT, &sof, &SOS].concat();
         assert_eq!(with_repaired_header(&misplaced).as_ref(), kept.as_slice());
+    }
+
+    #[test]
+    fn the_header_ends_with_the_scan_header() {
+        // SOS's two-byte length covers the length itself: [0x12, 0x34] is scan data.
+        let jpeg = [&SOI[..], &DQT, &SOS].concat();
+        assert_eq!(header_only(&jpeg), &jpeg[..SOI.len() + DQT.len() + 4]);
+        assert_eq!(header_only(b"not a jpeg"), b"not a jpeg");
     }
 
     #[test]

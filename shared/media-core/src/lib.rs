@@ -13,6 +13,7 @@ mod exif_fields;
 mod format;
 pub mod geometry;
 mod header;
+pub mod jpeg_dc;
 mod jpeg_segments;
 mod limits;
 mod linked;

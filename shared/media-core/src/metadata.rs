@@ -125,7 +125,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub(crate) fn embedded_icc_profile(bytes: &[u8], header: &ImageHeader) -> Option<Vec<u8>> {
     match header.format {
         MediaFormat::Jpeg => {
-            image::codecs::jpeg::JpegDecoder::new(Cursor::new(bytes)).ok()?.icc_profile().ok()?
+            let header = crate::jpeg_segments::header_only(bytes);
+            image::codecs::jpeg::JpegDecoder::new(Cursor::new(header)).ok()?.icc_profile().ok()?
         }
         MediaFormat::Png | MediaFormat::Webp | MediaFormat::Tiff => {
             let reader = image::ImageReader::with_format(

@@ -47,6 +47,9 @@ cp "$pillow/16bit.s.tif" "$in/tiff-signed16.tif"                # signed 16-bit 
 cp "$pillow/no_palette_after_rgb.gif" "$in/gif-no-palette-after-rgb.gif"
 cp "$skimage/coffee.png" "$in/png-rgb.png"              # 8-bit RGB photo
 jpegtran -progressive -copy all -outfile "$in/jpeg-progressive.jpg" "$skimage/rocket.jpg"
+# Restart markers (cjpeg, libjpeg-turbo-progs): every 7 MCUs in 4:2:0, every MCU row in grey.
+$convert "$skimage/coffee.png" -resize 50% ppm:- | cjpeg -quality 85 -sample 2x2 -restart 7B >"$in/jpeg-restart-420.jpg"
+$convert "$skimage/coffee.png" -resize 50% -colorspace Gray pgm:- | cjpeg -quality 70 -restart 1 >"$in/jpeg-restart-gray.jpg"
 
 # Colour types and containers, converted from the CC0 photos.
 $convert "$skimage/chelsea.png" -colorspace Gray -quality 85 "$in/jpeg-gray.jpg"
