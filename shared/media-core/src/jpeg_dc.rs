@@ -35,6 +35,7 @@ struct Frame {
     max_v: usize,
 }
 
+/// A frame component as this path needs it.
 struct Component {
     id: u8,
     h: usize,
@@ -84,6 +85,8 @@ fn parse(jpeg: &[u8]) -> Option<(Frame, usize, usize, Tables)> {
     let mut frame: Option<Frame> = None;
     let mut restart_interval = 0;
     let (mut saw_jfif, mut adobe_transform) = (false, None);
+    // (sequence number, count) of each ICC profile segment.
+    let mut icc_segments = Vec::new();
     let mut pos = 2;
     loop {
         // Fill bytes (0xFF) may precede a marker; anything else between segments is refused here.
@@ -99,26 +102,38 @@ fn parse(jpeg: &[u8]) -> Option<(Frame, usize, usize, Tables)> {
         match marker {
             0xDB => read_quant_tables(body, &mut quant)?,
             0xC4 => read_huffman_tables(body, &mut tables)?,
-            0xDD => restart_interval = usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?])),
-            0xE0 if body.starts_with(b"JFIF\0") => saw_jfif = true,
+            0xDD => {
+                let [high, low] = body else { return None };
+                restart_interval = usize::from(u16::from_be_bytes([*high, *low]));
+            }
+            // libjpeg warns about a JFIF major version other than 1 (and TurboJPEG then fails).
+            0xE0 if body.starts_with(b"JFIF\0") => match body.get(5) {
+                Some(1) => saw_jfif = true,
+                _ => return None,
+            },
             0xEE if body.starts_with(b"Adobe") => adobe_transform = Some(*body.get(11)?),
+            0xE2 if body.starts_with(b"ICC_PROFILE\0") && body.len() >= 14 => {
+                icc_segments.push((body[12], body[13]))
+            }
             // Baseline and extended sequential, Huffman-coded.
             0xC0 | 0xC1 if frame.is_none() => frame = Some(read_frame(body)?),
-            // Progressive, lossless, hierarchical or arithmetic-coded, or a second frame.
-            0xC0..=0xCF if marker != 0xC4 && marker != 0xC8 && marker != 0xCC => return None,
             0xDA => {
                 let mut frame = frame?;
                 let components = read_scan(body, &mut frame, &quant)?;
                 if components != frame.components.len()
                     || !is_ycbcr_or_gray(&frame, saw_jfif, adobe_transform)
+                    || !icc_segments_are_consistent(&icc_segments)
                 {
                     return None;
                 }
                 return Some((frame, pos + 2 + length, restart_interval, tables));
             }
-            // End of image before a scan, or a marker without a length where a segment belongs.
-            0xD8 | 0xD9 | 0x01 | 0xD0..=0xD7 => return None,
-            _ => {}
+            // Segments libjpeg skips: APPn, COM, DNL, and arithmetic conditioning (DAC).
+            0xE0..=0xEF | 0xFE | 0xDC | 0xCC => {}
+            // A frame this path does not decode (progressive, lossless, hierarchical, arithmetic)
+            // or a second one, end of image before a scan, a marker without a length where a
+            // segment belongs, or one libjpeg does not know.
+            _ => return None,
         }
         pos += 2 + length;
     }
@@ -160,6 +175,9 @@ fn read_huffman_tables(mut body: &[u8], tables: &mut Tables) -> Option<()> {
         }
         let counts: &[u8; 16] = rest.get(..16)?.try_into().ok()?;
         let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
+        if total > 256 {
+            return None;
+        }
         let values = rest.get(16..16 + total)?;
         tables[class * 4 + id] = Some(Huffman::new(counts, values, class == 1)?);
         body = &rest[16 + total..];
@@ -171,8 +189,14 @@ fn read_frame(body: &[u8]) -> Option<Frame> {
     let [precision, h1, h0, w1, w0, count, rest @ ..] = body else { return None };
     let (width, height) =
         (u32::from(u16::from_be_bytes([*w1, *w0])), u32::from(u16::from_be_bytes([*h1, *h0])));
-    // 8-bit samples, a known height (no DNL), greyscale or three components.
-    if *precision != 8 || width == 0 || height == 0 || !matches!(count, 1 | 3) {
+    // 8-bit samples, a known height (no DNL), greyscale or three components; libjpeg refuses a
+    // segment longer or shorter than its components.
+    if *precision != 8
+        || width == 0
+        || height == 0
+        || !matches!(count, 1 | 3)
+        || rest.len() != 3 * usize::from(*count)
+    {
         return None;
     }
     let mut components = Vec::with_capacity(usize::from(*count));
@@ -226,6 +250,10 @@ fn read_frame(body: &[u8]) -> Option<Frame> {
 fn read_scan(body: &[u8], frame: &mut Frame, quant: &[Option<[i32; 64]>; 4]) -> Option<usize> {
     let [count, rest @ ..] = body else { return None };
     let count = usize::from(*count);
+    // libjpeg refuses a segment longer or shorter than its components.
+    if rest.len() != 2 * count + 3 {
+        return None;
+    }
     let specs = rest.get(..2 * count)?;
     let [start, end, approximation] = rest.get(2 * count..2 * count + 3)? else { return None };
     if (*start, *end, *approximation) != (0, 63, 0) {
@@ -240,6 +268,16 @@ fn read_scan(body: &[u8], frame: &mut Frame, quant: &[Option<[i32; 64]>; 4]) -> 
         component.quant = quant[component.quant_table]?;
     }
     Some(count)
+}
+
+/// Whether an ICC profile split over segments numbers them consistently (libjpeg's
+/// `jpeg_read_icc_profile`, which TurboJPEG calls on every header, warns otherwise): one count,
+/// and each number from 1 to it exactly once.
+fn icc_segments_are_consistent(segments: &[(u8, u8)]) -> bool {
+    let Some(&(_, count)) = segments.first() else { return true };
+    let mut numbers: Vec<u8> = segments.iter().map(|&(number, _)| number).collect();
+    numbers.sort_unstable();
+    segments.iter().all(|&(_, other)| other == count) && numbers.iter().copied().eq(1..=count)
 }
 
 /// Whether libjpeg would decode this frame as greyscale or YCbCr (rather than RGB, or a colour
@@ -274,6 +312,10 @@ struct Huffman {
 
 impl Huffman {
     fn new(counts: &[u8; 16], values: &[u8], ac: bool) -> Option<Self> {
+        // A DC symbol is a magnitude category; libjpeg refuses a table with one above 15.
+        if !ac && values.iter().any(|&value| value > 15) {
+            return None;
+        }
         let mut symbols = vec![0u16; 1 << LOOKAHEAD];
         // One symbol per window first, then chained into as many as each window holds.
         let mut single = if ac { vec![0u16; 1 << LOOKAHEAD] } else { Vec::new() };
@@ -528,6 +570,16 @@ impl<'a> Bits<'a> {
         self.count >= self.padding
     }
 
+    /// Whether the next marker after the data read so far is the end of the image. A file that
+    /// ends inside its scan draws libjpeg's "premature end" warning, which TurboJPEG treats as an
+    /// error, and a stray marker in the scan an error of its own; anything else after the scan
+    /// (other segments) is left to libjpeg-turbo.
+    fn end_of_image_follows(&self) -> bool {
+        let rest = &self.data[self.pos.min(self.data.len())..];
+        let marker = rest.windows(2).find(|pair| pair[0] == 0xFF && !matches!(pair[1], 0x00 | 0xFF));
+        marker.is_some_and(|pair| pair[1] == 0xD9)
+    }
+
     /// Moves past restart marker `number` (0..8) at the end of an interval: the interval must have
     /// ended within its last byte, as an encoder pads it, and the marker must come next.
     fn restart(&mut self, number: usize) -> Option<()> {
@@ -612,11 +664,11 @@ fn decode_scan(
                     } else {
                         let mut block = [0i16; 64];
                         block[0] = predictions[c] as i16;
-                        // Without AC terms the 2x2 IDCT gives the 1x1 value four times.
+                        // Without AC terms the 2x2 IDCT gives one value four times.
                         let [top, bottom] = if ac_table.decode_ac(&mut bits, &mut block)? {
                             idct_2x2(&block, &component.quant)
                         } else {
-                            [[idct_1x1(block[0], component.quant[0]); 2]; 2]
+                            [[idct_2x2_dc_only(block[0], component.quant[0]); 2]; 2]
                         };
                         plane[y * *stride + x..][..2].copy_from_slice(&top);
                         plane[(y + 1) * *stride + x..][..2].copy_from_slice(&bottom);
@@ -625,7 +677,7 @@ fn decode_scan(
             }
         }
     }
-    bits.within_data().then_some(planes)
+    (bits.within_data() && bits.end_of_image_follows()).then_some(planes)
 }
 
 /// libjpeg's `jpeg_idct_1x1`: the dequantised DC, descaled by 3 bits, through the range limit.
@@ -633,45 +685,48 @@ fn idct_1x1(dc: i16, quant: i32) -> u8 {
     range_limit((i64::from(dc) * i64::from(quant) + 4) >> 3)
 }
 
-/// libjpeg's `jpeg_idct_2x2` (jidctred.c): 2x2 samples from the coefficients in rows and columns 0,
-/// 1, 3, 5 and 7, in its fixed-point arithmetic (13 fraction bits, 2 more between the passes),
-/// including its shortcuts for columns and rows without AC terms, which round differently.
+/// libjpeg-turbo's 2x2 IDCT as its SSE2 build computes it (`jsimd_idct_2x2_sse2`; the library we
+/// link requires SIMD): 2x2 samples from the coefficients in rows and columns 0, 1, 3, 5 and 7,
+/// dequantised in 16 bits, 13 fraction bits, 32-bit sums that wrap, saturation to 16 bits between
+/// the passes and a clamped output. On valid data that is exactly the C `jpeg_idct_2x2`; on
+/// damaged data (coefficients out of range) the C version would wrap where SSE2 saturates.
 fn idct_2x2(block: &[i16; 64], quant: &[i32; 64]) -> [[u8; 2]; 2] {
-    const CONST_BITS: u32 = 13;
-    const PASS1_BITS: u32 = 2;
-    let descale = |x: i64, n: u32| (x + (1 << (n - 1))) >> n;
-    let odd = |c1: i64, c3: i64, c5: i64, c7: i64| c7 * -5906 + c5 * 6967 + c3 * -10426 + c1 * 29692;
-    let coefficient =
-        |row: usize, column: usize| i64::from(block[row * 8 + column]) * i64::from(quant[row * 8 + column]);
+    let dequantised = |row: usize, column: usize| {
+        i32::from(block[row * 8 + column].wrapping_mul(quant[row * 8 + column] as i16))
+    };
+    // sqrt(2) * (c1+c3+c5+c7), (-c1+c3-c5-c7), (-c1+c3+c5+c7), (c7-c5+c3-c1), in 13 fraction bits.
+    let odd =
+        |c1: i32, c3: i32, c5: i32, c7: i32| (c1 * 29692 + c3 * -10426).wrapping_add(c5 * 6967 + c7 * -5906);
     // Pass 1: columns 0, 1, 3, 5, 7 into two rows.
-    let mut work = [[0i64; 8]; 2];
+    let (mut top, mut bottom) = ([0i32; 8], [0i32; 8]);
     for column in [0, 1, 3, 5, 7] {
-        let [c1, c3, c5, c7] = [1, 3, 5, 7].map(|row| coefficient(row, column));
-        if block[8 + column] == 0
-            && block[24 + column] == 0
-            && block[40 + column] == 0
-            && block[56 + column] == 0
-        {
-            let dc = coefficient(0, column) << PASS1_BITS;
-            (work[0][column], work[1][column]) = (dc, dc);
-            continue;
-        }
-        let even = coefficient(0, column) << (CONST_BITS + 2);
-        let odd = odd(c1, c3, c5, c7);
-        work[0][column] = i64::from(descale(even + odd, CONST_BITS - PASS1_BITS + 2) as i32);
-        work[1][column] = i64::from(descale(even - odd, CONST_BITS - PASS1_BITS + 2) as i32);
+        let even = dequantised(0, column) << 15;
+        let odd = odd(
+            dequantised(1, column),
+            dequantised(3, column),
+            dequantised(5, column),
+            dequantised(7, column),
+        );
+        top[column] = even.wrapping_add(odd).wrapping_add(1 << 12) >> 13;
+        bottom[column] = even.wrapping_sub(odd).wrapping_add(1 << 12) >> 13;
     }
     // Pass 2: each row into two samples.
-    work.map(|row| {
-        if row[1] == 0 && row[3] == 0 && row[5] == 0 && row[7] == 0 {
-            let dc = range_limit(descale(row[0], PASS1_BITS + 3));
-            return [dc, dc];
-        }
-        let even = row[0] << (CONST_BITS + 2);
-        let odd = odd(row[1], row[3], row[5], row[7]);
-        let shift = CONST_BITS + PASS1_BITS + 3 + 2;
-        [range_limit(descale(even + odd, shift)), range_limit(descale(even - odd, shift))]
+    let saturate = |value: i32| value.clamp(i32::from(i16::MIN), i32::from(i16::MAX));
+    [top, bottom].map(|row| {
+        let even = row[0].wrapping_shl(15);
+        let odd = odd(saturate(row[1]), saturate(row[3]), saturate(row[5]), saturate(row[7]));
+        let sample = |sum: i32| (sum.wrapping_add(1 << 19) >> 20).clamp(-128, 127) as i16 as u8 ^ 0x80;
+        [sample(even.wrapping_add(odd)), sample(even.wrapping_sub(odd))]
     })
+}
+
+/// What [`idct_2x2`] gives for a block without AC terms, the same for all four samples: the
+/// dequantised DC, times 4 after pass 1, shifted into place and descaled after pass 2, clamped
+/// (not wrapped, unlike `jpeg_idct_1x1`).
+fn idct_2x2_dc_only(dc: i16, quant: i32) -> u8 {
+    let dequantised = i32::from(dc.wrapping_mul(quant as i16));
+    let sum = (dequantised * 4).wrapping_shl(15).wrapping_add(1 << 19) >> 20;
+    sum.clamp(-128, 127) as i16 as u8 ^ 0x80
 }
 
 /// libjpeg's post-IDCT range limit table, indexed by the value masked to 10 bits: 0..=255 after
@@ -732,10 +787,11 @@ fn to_rgb(frame: &Frame, planes: &[(Vec<u8>, usize)], width: usize, height: usiz
 mod tests {
     use super::*;
 
-    /// libjpeg-turbo's own 1/8-scale decode, the oracle.
-    fn libjpeg_eighth(jpeg: &[u8]) -> RgbImage {
+    /// libjpeg-turbo's own 1/8-scale decode, the oracle; `None` when it refuses the file (bytes
+    /// after the scan only draw a warning, which production accepts).
+    fn libjpeg_eighth(jpeg: &[u8]) -> Option<RgbImage> {
         let mut decompressor = turbojpeg::Decompressor::new().expect("decompressor");
-        let header = decompressor.read_header(jpeg).expect("header");
+        let header = decompressor.read_header(jpeg).ok()?;
         decompressor.set_scaling_factor(turbojpeg::ScalingFactor::ONE_EIGHTH).expect("scale");
         let (width, height) = (header.width.div_ceil(8), header.height.div_ceil(8));
         let mut pixels = vec![0u8; width * height * 3];
@@ -746,13 +802,16 @@ mod tests {
             height,
             format: turbojpeg::PixelFormat::RGB,
         };
-        decompressor.decompress(jpeg, image).expect("libjpeg-turbo decodes it");
-        RgbImage::from_raw(width as u32, height as u32, pixels).expect("size")
+        match decompressor.decompress(jpeg, image) {
+            Err(turbojpeg::Error::TurboJpegError(message)) if message.contains("extraneous bytes") => {}
+            result => result.ok()?,
+        }
+        RgbImage::from_raw(width as u32, height as u32, pixels)
     }
 
     fn assert_matches_libjpeg(name: &str, jpeg: &[u8]) {
         let ours = decode_eighth(jpeg).unwrap_or_else(|| panic!("{name}: not taken by the DC path"));
-        let theirs = libjpeg_eighth(jpeg);
+        let theirs = libjpeg_eighth(jpeg).unwrap_or_else(|| panic!("{name}: libjpeg-turbo refuses it"));
         assert_eq!(ours.dimensions(), theirs.dimensions(), "{name}");
         let worst = ours.as_raw().iter().zip(theirs.as_raw()).map(|(a, b)| a.abs_diff(*b)).max().unwrap_or(0);
         assert!(worst <= 1, "{name}: a channel differs by {worst} from libjpeg-turbo's 1/8 decode");
@@ -822,6 +881,38 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Damaged files, in the header or the entropy-coded data: whenever the DC path still takes
+        /// one, libjpeg-turbo decodes it too and to the same pixels.
+        #[test]
+        fn damaged_jpegs_are_refused_or_decoded_like_libjpeg_turbo(
+            source in 0usize..3,
+            damage in proptest::collection::vec((0.0f64..1.0, proptest::prelude::any::<u8>()), 1..4),
+        ) {
+            let mut jpeg = match source {
+                0 => compress(120, 90, turbojpeg::Subsamp::Sub2x2, 75),
+                1 => compress(64, 40, turbojpeg::Subsamp::Gray, 90),
+                _ => std::fs::read(format!("{}/tests/data/inputs/jpeg-restart-420.jpg", env!("CARGO_MANIFEST_DIR")))
+                    .expect("test data"),
+            };
+            for (at, byte) in damage {
+                let index = ((jpeg.len() - 1) as f64 * at) as usize;
+                jpeg[index] = byte;
+            }
+            let jpeg = crate::jpeg_segments::with_repaired_header(&jpeg);
+            if let Some(ours) = decode_eighth(&jpeg) {
+                let theirs = libjpeg_eighth(&jpeg);
+                proptest::prop_assert!(theirs.is_some(), "taken, but libjpeg-turbo refuses it");
+                let theirs = theirs.unwrap_or_default();
+                proptest::prop_assert_eq!(ours.dimensions(), theirs.dimensions());
+                let worst = ours.as_raw().iter().zip(theirs.as_raw()).map(|(a, b)| a.abs_diff(*b)).max();
+                proptest::prop_assert!(worst.unwrap_or(0) <= 1, "differs by {:?}", worst);
+            }
+        }
+    }
+
     #[test]
     fn what_the_path_does_not_reproduce_is_left_to_libjpeg_turbo() {
         let baseline = compress(64, 48, turbojpeg::Subsamp::Sub2x2, 80);
@@ -861,6 +952,33 @@ mod tests {
         assert_eq!(idct_1x1(100, 16), 255);
         assert_eq!(idct_1x1(-100, 16), 0);
         assert_eq!(idct_1x1(1024 / 2, 16), 128);
+    }
+
+    #[test]
+    fn the_dc_only_2x2_shortcut_equals_the_full_2x2_idct() {
+        for (dc, quant) in
+            [(0, 16), (7, 9), (-40, 12), (476, 9), (-476, 9), (2047, 255), (-2048, 99), (30000, 200)]
+        {
+            let mut block = [0i16; 64];
+            block[0] = dc;
+            let mut table = [1i32; 64];
+            table[0] = quant;
+            assert_eq!(
+                idct_2x2(&block, &table),
+                [[idct_2x2_dc_only(dc, quant); 2]; 2],
+                "dc {dc} quant {quant}"
+            );
+        }
+    }
+
+    #[test]
+    fn icc_segments_must_number_one_to_their_count() {
+        assert!(icc_segments_are_consistent(&[]));
+        assert!(icc_segments_are_consistent(&[(2, 2), (1, 2)]));
+        assert!(!icc_segments_are_consistent(&[(1, 2)]), "one missing");
+        assert!(!icc_segments_are_consistent(&[(1, 1), (1, 1)]), "a duplicate");
+        assert!(!icc_segments_are_consistent(&[(1, 2), (2, 3)]), "two counts");
+        assert!(!icc_segments_are_consistent(&[(0, 0)]), "numbered from 0");
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod format;
 pub mod geometry;
 mod header;
 pub mod jpeg_dc;
-mod jpeg_segments;
+pub mod jpeg_segments;
 mod limits;
 mod linked;
 mod metadata;
