@@ -3,8 +3,8 @@
 //! JPEGs go through libjpeg-turbo (SIMD, run-time dispatch), which scales by 1/2, 1/4 or 1/8 in the
 //! DCT domain: a 12 MP photo that only needs a 256 px thumbnail is decoded as 0.19 MP; at 1/8,
 //! baseline JPEGs take the DC-only path of `jpeg_dc` instead. Everything else goes through the
-//! `image` crate. The result stays in stored orientation; callers rotate the
-//! (much smaller) outputs.
+//! `image` crate. The result stays in stored orientation; callers rotate the (much smaller)
+//! outputs.
 
 use std::cell::RefCell;
 use std::io::Cursor;

@@ -9,9 +9,9 @@
 use std::borrow::Cow;
 
 /// `jpeg` without the bytes between its header segments that belong to no segment and without ICC
-/// segments after the start of frame; unchanged (and not copied) when there are none. Only the header is walked: from the start of scan on, the
-/// entropy-coded data is left as it is. A JPEG whose segment lengths run past its end is returned
-/// unchanged, for the decoder to report.
+/// segments after the start of frame; unchanged (and not copied) when there are none. Only the
+/// header is walked: from the start of scan on, the entropy-coded data is left as it is. A JPEG
+/// whose segment lengths run past its end is returned unchanged, for the decoder to report.
 pub fn with_repaired_header(jpeg: &[u8]) -> Cow<'_, [u8]> {
     let Some(segments) = header_segments(jpeg) else { return Cow::Borrowed(jpeg) };
     let kept: usize = segments.iter().map(std::ops::Range::len).sum();
