@@ -7,22 +7,6 @@ use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 15;
 
-fn libjpeg_eighth(decompressor: &mut turbojpeg::Decompressor, jpeg: &[u8]) -> Vec<u8> {
-    let header = decompressor.read_header(jpeg).expect("a JPEG");
-    decompressor.set_scaling_factor(turbojpeg::ScalingFactor::ONE_EIGHTH).expect("1/8");
-    let (width, height) = (header.width.div_ceil(8), header.height.div_ceil(8));
-    let mut pixels = vec![0u8; width * height * 3];
-    let image = turbojpeg::Image {
-        pixels: pixels.as_mut_slice(),
-        width,
-        pitch: width * 3,
-        height,
-        format: turbojpeg::PixelFormat::RGB,
-    };
-    decompressor.decompress(jpeg, image).expect("libjpeg-turbo decodes it");
-    pixels
-}
-
 fn median(mut times: Vec<Duration>) -> f64 {
     times.sort();
     times[times.len() / 2].as_secs_f64() * 1000.0
@@ -37,7 +21,6 @@ fn main() {
         .filter(|path| path.extension().is_some_and(|ext| ext == "jpg"))
         .collect();
     photos.sort();
-    let mut decompressor = turbojpeg::Decompressor::new().expect("decompressor");
     println!("\n== DC-only 1/8 decode vs libjpeg-turbo 1/8 decode, {ROUNDS} rounds, median per photo");
     println!("{:<22} {:>10} {:>10} {:>7}", "photo", "ours ms", "libjpeg ms", "ratio");
     let (mut ours_total, mut theirs_total) = (0.0, 0.0);
@@ -50,7 +33,7 @@ fn main() {
             ours.push(start.elapsed());
             assert!(image.is_some(), "{}: not a baseline JPEG the DC path takes", path.display());
             let start = Instant::now();
-            std::hint::black_box(libjpeg_eighth(&mut decompressor, &jpeg));
+            std::hint::black_box(media_core::jpeg_dc::libjpeg_turbo_eighth(&jpeg));
             theirs.push(start.elapsed());
         }
         let (ours, theirs) = (median(ours), median(theirs));

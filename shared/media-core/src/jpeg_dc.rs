@@ -71,6 +71,29 @@ pub fn decode_eighth(jpeg: &[u8]) -> Option<RgbImage> {
     RgbImage::from_raw(width, height, rgb)
 }
 
+/// libjpeg-turbo's own 1/8-scale decode of `jpeg` to RGB, the output [`decode_eighth`] reproduces:
+/// the reference of its tests, benchmark and fuzz target. `None` when libjpeg-turbo refuses the file;
+/// bytes after the scan only draw a warning, which production accepts too.
+pub fn libjpeg_turbo_eighth(jpeg: &[u8]) -> Option<RgbImage> {
+    let mut decompressor = turbojpeg::Decompressor::new().ok()?;
+    let header = decompressor.read_header(jpeg).ok()?;
+    decompressor.set_scaling_factor(turbojpeg::ScalingFactor::ONE_EIGHTH).ok()?;
+    let (width, height) = (header.width.div_ceil(8), header.height.div_ceil(8));
+    let mut pixels = vec![0u8; width * height * 3];
+    let image = turbojpeg::Image {
+        pixels: pixels.as_mut_slice(),
+        width,
+        pitch: width * 3,
+        height,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    match decompressor.decompress(jpeg, image) {
+        Err(turbojpeg::Error::TurboJpegError(message)) if message.contains("extraneous bytes") => {}
+        result => result.ok()?,
+    }
+    RgbImage::from_raw(width as u32, height as u32, pixels)
+}
+
 /// The Huffman tables of the first scan: DC tables 0..4, then AC tables 0..4.
 type Tables = [Option<Huffman>; 8];
 
@@ -787,31 +810,9 @@ fn to_rgb(frame: &Frame, planes: &[(Vec<u8>, usize)], width: usize, height: usiz
 mod tests {
     use super::*;
 
-    /// libjpeg-turbo's own 1/8-scale decode, the oracle; `None` when it refuses the file (bytes
-    /// after the scan only draw a warning, which production accepts).
-    fn libjpeg_eighth(jpeg: &[u8]) -> Option<RgbImage> {
-        let mut decompressor = turbojpeg::Decompressor::new().expect("decompressor");
-        let header = decompressor.read_header(jpeg).ok()?;
-        decompressor.set_scaling_factor(turbojpeg::ScalingFactor::ONE_EIGHTH).expect("scale");
-        let (width, height) = (header.width.div_ceil(8), header.height.div_ceil(8));
-        let mut pixels = vec![0u8; width * height * 3];
-        let image = turbojpeg::Image {
-            pixels: pixels.as_mut_slice(),
-            width,
-            pitch: width * 3,
-            height,
-            format: turbojpeg::PixelFormat::RGB,
-        };
-        match decompressor.decompress(jpeg, image) {
-            Err(turbojpeg::Error::TurboJpegError(message)) if message.contains("extraneous bytes") => {}
-            result => result.ok()?,
-        }
-        RgbImage::from_raw(width as u32, height as u32, pixels)
-    }
-
     fn assert_matches_libjpeg(name: &str, jpeg: &[u8]) {
         let ours = decode_eighth(jpeg).unwrap_or_else(|| panic!("{name}: not taken by the DC path"));
-        let theirs = libjpeg_eighth(jpeg).unwrap_or_else(|| panic!("{name}: libjpeg-turbo refuses it"));
+        let theirs = libjpeg_turbo_eighth(jpeg).unwrap_or_else(|| panic!("{name}: libjpeg-turbo refuses it"));
         assert_eq!(ours.dimensions(), theirs.dimensions(), "{name}");
         let worst = ours.as_raw().iter().zip(theirs.as_raw()).map(|(a, b)| a.abs_diff(*b)).max().unwrap_or(0);
         assert!(worst <= 1, "{name}: a channel differs by {worst} from libjpeg-turbo's 1/8 decode");
@@ -903,7 +904,7 @@ mod tests {
             }
             let jpeg = crate::jpeg_segments::with_repaired_header(&jpeg);
             if let Some(ours) = decode_eighth(&jpeg) {
-                let theirs = libjpeg_eighth(&jpeg);
+                let theirs = libjpeg_turbo_eighth(&jpeg);
                 proptest::prop_assert!(theirs.is_some(), "taken, but libjpeg-turbo refuses it");
                 let theirs = theirs.unwrap_or_default();
                 proptest::prop_assert_eq!(ours.dimensions(), theirs.dimensions());
