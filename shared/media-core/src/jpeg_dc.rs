@@ -366,6 +366,10 @@ impl Huffman {
             index += count;
             if count > 0 {
                 max_code[length as usize] = code as i32 - 1;
+                // libjpeg also refuses a code of all ones (`jpeg_make_d_derived_tbl`).
+                if code >= 1 << length {
+                    return None;
+                }
             }
             code <<= 1;
         }
@@ -970,6 +974,18 @@ mod tests {
                 "dc {dc} quant {quant}"
             );
         }
+    }
+
+    #[test]
+    fn huffman_tables_libjpeg_refuses_are_refused() {
+        // Two 1-bit codes: the second is all ones, which libjpeg does not allow.
+        let mut counts = [0u8; 16];
+        counts[0] = 2;
+        assert!(Huffman::new(&counts, &[0, 1], true).is_none());
+        counts[0] = 1;
+        assert!(Huffman::new(&counts, &[0], true).is_some());
+        // A DC category above 15.
+        assert!(Huffman::new(&counts, &[16], false).is_none());
     }
 
     #[test]
