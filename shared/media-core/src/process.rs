@@ -2,7 +2,7 @@
 
 use std::panic::AssertUnwindSafe;
 
-use image::DynamicImage;
+use image::{DynamicImage, RgbImage};
 
 use crate::decode::{decode_for_box, flatten_on_white};
 use crate::exif_fields::ExifData;
@@ -74,19 +74,32 @@ impl ImageDecoders {
         options: &ThumbnailOptions,
         limits: &Limits,
     ) -> Result<ProcessedImage, MediaError> {
-        std::panic::catch_unwind(AssertUnwindSafe(|| self.process_image_unguarded(bytes, options, limits)))
-            .unwrap_or_else(|panic| {
-                let reason = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                let reason = format!("decoder panicked: {reason}");
-                Err(match sniff(bytes) {
-                    Some(format) => MediaError::CorruptInput { format, reason },
-                    None => MediaError::UnsupportedFormat { format: None, reason },
-                })
+        guarded(bytes, || self.process_image_unguarded(bytes, options, limits))
+    }
+
+    /// The image in `bytes` upright and opaque (alpha flattened on white), fitted within a
+    /// `side`×`side` box (never enlarged): what a classifier looks at. Decodes no larger than the
+    /// box needs, so a 12 MP JPEG is read at 1/8 scale for a 256 px box. Panics in a decoder are
+    /// caught as in [`process_image`](ImageDecoders::process_image).
+    pub fn render_upright(&self, bytes: &[u8], limits: &Limits, side: u32) -> Result<RgbImage, MediaError> {
+        guarded(bytes, || {
+            let header = self.inspect_image(bytes, limits)?;
+            let (decoded, orientation) = match self.linked_for(header.format) {
+                Some(linked) => (linked.decode(bytes, &header, limits)?.image, 1),
+                None => (
+                    decode_for_box(bytes, &header, limits, side)?,
+                    ExifData::read(bytes, header.format).orientation(),
+                ),
+            };
+            let mut resized = resize_cascade(&decoded, header.width, header.height, &[side])?;
+            drop(decoded);
+            let mut image = resized.pop().map(|(_, image)| image).unwrap_or_default();
+            orient(&mut image, orientation);
+            Ok(match image {
+                DynamicImage::ImageRgba8(rgba) => flatten_on_white(&rgba),
+                other => other.into_rgb8(),
             })
+        })
     }
 
     /// The metadata of the image in `bytes` (decoded only at the small size the fingerprints need).
@@ -132,6 +145,23 @@ impl ImageDecoders {
             assemble(bytes, &header, orientation, exif.summary(), icc_profile.as_deref(), fingerprints);
         Ok(ProcessedImage { metadata, thumbnails })
     }
+}
+
+/// Runs `work` on `bytes`, turning a panic inside a third-party decoder into `corrupt-input` (or
+/// `unsupported-format` for bytes nothing recognises).
+fn guarded<T>(bytes: &[u8], work: impl FnOnce() -> Result<T, MediaError>) -> Result<T, MediaError> {
+    std::panic::catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+        let reason = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let reason = format!("decoder panicked: {reason}");
+        Err(match sniff(bytes) {
+            Some(format) => MediaError::CorruptInput { format, reason },
+            None => MediaError::UnsupportedFormat { format: None, reason },
+        })
+    })
 }
 
 fn fingerprints_of(mut image: DynamicImage, orientation: u8) -> Fingerprints {

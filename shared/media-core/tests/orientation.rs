@@ -52,3 +52,28 @@ fn webp_and_png_exif_with_a_jpeg_style_header_still_rotate() {
         assert!(score > 25.0, "{name}: PSNR {score:.1} dB against the upright reference");
     }
 }
+
+#[test]
+fn render_upright_turns_every_orientation_upright_within_the_box() {
+    // What the moderation classifiers see: the same upright picture whatever the EXIF orientation.
+    let upright =
+        image::open(common::data_path("inputs/orientation/upright.png")).expect("reference").to_rgb8();
+    for orientation in 1..=8u8 {
+        let bytes = data(&format!("inputs/orientation/orient-{orientation}.jpg"));
+        let rendered = media_core::ImageDecoders::default()
+            .render_upright(&bytes, &Limits::default(), 96)
+            .expect("render");
+        assert!(rendered.width().max(rendered.height()) == 96, "orientation {orientation}");
+        let reference = common::resized(&upright, rendered.width(), rendered.height());
+        let score = psnr(&rendered, &reference);
+        assert!(score > 25.0, "orientation {orientation}: PSNR {score:.1} dB against the upright reference");
+        let mirrored = image::imageops::flip_horizontal(&reference);
+        assert!(psnr(&rendered, &mirrored) < score - 3.0, "orientation {orientation}");
+    }
+    // Never enlarged: a box larger than the image gives the image's own upright size.
+    let bytes = data("inputs/orientation/orient-6.jpg");
+    let rendered = media_core::ImageDecoders::default()
+        .render_upright(&bytes, &Limits::default(), 10_000)
+        .expect("render");
+    assert_eq!(rendered.dimensions(), upright.dimensions());
+}

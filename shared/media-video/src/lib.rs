@@ -10,6 +10,8 @@
 //! - [`probe()`] reads container and stream headers into a serialisable [`Probe`].
 //! - [`extract_poster`] decodes one keyframe (at or after 10 % of the clip), turns it upright and has
 //!   the media core make the same thumbnails images get.
+//! - [`extract_stills`] decodes frames spread evenly over the clip, upright, for classifiers
+//!   (content moderation).
 //! - [`transcode()`] decodes the clip once and feeds every rendition of the ladder from that decode
 //!   (scaled and rotated per rendition), encodes the audio once, and writes HLS segments by remuxing
 //!   the same encoded packets: no second encode. An audio-only input (a music file, or a video
@@ -46,6 +48,7 @@ mod log;
 mod poster;
 mod probe;
 mod rotation;
+mod stills;
 mod tags;
 mod tonemap;
 mod transcode;
@@ -54,6 +57,7 @@ pub use error::{VideoError, VideoLimitKind};
 pub use limits::VideoLimits;
 pub use poster::{Poster, extract_poster};
 pub use probe::{AudioStream, Container, DynamicRange, Probe, VideoStream, probe};
+pub use stills::{Still, extract_stills};
 pub use transcode::{
     AudioRendition, HlsSegmentFormat, Rendition, Rung, TranscodeOptions, TranscodeOutputs, X264Preset,
     default_ladder, transcode,

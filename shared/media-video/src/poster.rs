@@ -55,18 +55,8 @@ pub struct Poster {
 pub fn extract_poster(path: &Path, probe: &Probe, options: &ThumbnailOptions) -> Result<Poster, VideoError> {
     let video = probe.main_video().ok_or(VideoError::NoVideoStream)?;
     options.validate().map_err(VideoError::Thumbnail)?;
-    let file = input::inspect_file(path)?;
-    check_probe_matches(&file, probe)?;
-    let mut context = input::open(path, &file)?;
-    let stream = context
-        .stream(video.index as usize)
-        .filter(|stream| stream.parameters().medium() == ffmpeg_next::media::Type::Video)
-        .ok_or_else(|| {
-            VideoError::InvalidOptions(format!("the probe's video stream {} is not in the file", video.index))
-        })?;
-    let time_base = stream.time_base();
-    let stream_start = Some(stream.start_time()).filter(|&start| start != ffi::AV_NOPTS_VALUE).unwrap_or(0);
-    let mut decoder = open_single_frame_decoder(&stream, video)?;
+    let MainVideo { file, mut context, time_base, stream_start, mut decoder } =
+        open_main_video(path, probe, video)?;
 
     let target_seconds = match probe.duration_seconds {
         Some(duration) if duration >= SHORT_CLIP_SECONDS => duration * POSTER_POSITION,
@@ -115,6 +105,42 @@ pub fn extract_poster(path: &Path, probe: &Probe, options: &ThumbnailOptions) ->
     Ok(Poster { thumbnails, at_seconds, width, height })
 }
 
+/// A clip's main video stream, open for decoding single frames.
+pub(crate) struct MainVideo {
+    /// What was checked about the file, to open it again.
+    pub(crate) file: input::InputFile,
+    /// The demuxer.
+    pub(crate) context: Input,
+    /// The stream's time base.
+    pub(crate) time_base: ffmpeg_next::Rational,
+    /// The stream's first timestamp (0 when unknown), where "seconds from the start" count from.
+    pub(crate) stream_start: i64,
+    /// A decoder that outputs each frame as soon as it has it.
+    pub(crate) decoder: ffmpeg_next::decoder::Video,
+}
+
+/// Opens the file at `path`, checks that it is the one `probe` describes, and opens a single-frame
+/// decoder on its main `video` stream.
+pub(crate) fn open_main_video(
+    path: &Path,
+    probe: &Probe,
+    video: &VideoStream,
+) -> Result<MainVideo, VideoError> {
+    let file = input::inspect_file(path)?;
+    check_probe_matches(&file, probe)?;
+    let context = input::open(path, &file)?;
+    let stream = context
+        .stream(video.index as usize)
+        .filter(|stream| stream.parameters().medium() == ffmpeg_next::media::Type::Video)
+        .ok_or_else(|| {
+            VideoError::InvalidOptions(format!("the probe's video stream {} is not in the file", video.index))
+        })?;
+    let time_base = stream.time_base();
+    let stream_start = Some(stream.start_time()).filter(|&start| start != ffi::AV_NOPTS_VALUE).unwrap_or(0);
+    let decoder = open_single_frame_decoder(&stream, video)?;
+    Ok(MainVideo { file, context, time_base, stream_start, decoder })
+}
+
 /// A decoder that outputs frames as soon as it has them: one thread, no frame-threading delay.
 fn open_single_frame_decoder(
     stream: &ffmpeg_next::format::stream::Stream<'_>,
@@ -135,7 +161,7 @@ fn open_single_frame_decoder(
 
 /// Seeks stream `index` to `target` within `range` (in the stream's time base). `false` when the
 /// demuxer cannot (no keyframe in the range, or an unseekable file).
-fn seek(context: &mut Input, index: u32, target: i64, range: std::ops::Range<i64>) -> bool {
+pub(crate) fn seek(context: &mut Input, index: u32, target: i64, range: std::ops::Range<i64>) -> bool {
     // SAFETY: the context is open; the stream index comes from the same file's probe and was checked
     // to exist; avformat_seek_file validates the timestamps.
     let result = unsafe {
