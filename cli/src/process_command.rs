@@ -13,9 +13,12 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use media_core::{ImageDecoders, Limits, MediaError, MediaKind, OutputFormat, SNIFF_LEN, ThumbnailOptions};
 use media_video::{VideoError, X264Preset};
+use moderation_local::OpenNsfw;
+use pipeline::moderation::ModerationSettings;
 use rayon::prelude::*;
 
 use crate::inputs::{Input, collect_inputs};
+use crate::moderate_command::{WithModeration, load_model, moderate_image, parse_threshold};
 use crate::report::{ErrorReport, InputReport, OutputReport, Status, Summary, SummaryLine};
 
 /// Options of `mediaflow process`.
@@ -47,6 +50,13 @@ pub struct ProcessArgs {
     /// Write only the MP4 renditions of videos, no HLS playlists and segments.
     #[arg(long)]
     no_hls: bool,
+    /// Also classify images and videos for content moderation with the local open_nsfw model (as
+    /// `mediaflow moderate` does) and add the record to metadata.json as `moderation`.
+    #[arg(long)]
+    moderate: bool,
+    /// With --moderate: the confidence (0 to 1) at or above which a label flags the input.
+    #[arg(long, default_value_t = ModerationSettings::default().threshold, value_parser = parse_threshold, requires = "moderate")]
+    moderation_threshold: f64,
     /// Print one JSON object per input and a summary line, instead of text.
     #[arg(long)]
     json: bool,
@@ -116,12 +126,14 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<bool> {
     );
     let printer = Mutex::new(Printer { json: args.json, ok: 0, failed: 0, progress: progress.clone() });
     let images = media_heif::image_decoders();
+    let model = if args.moderate { Some(load_model(None)?) } else { None };
     let settings = Settings {
         out: &args.out,
         thumbnails: &options,
         limits: &limits,
         video: &video_settings,
         images: &images,
+        moderation: model.as_ref().map(|model| (model, args.moderation_threshold)),
     };
     let process = |input: &&Input| {
         let report = process_input(input, &settings, &progress);
@@ -215,6 +227,8 @@ struct Settings<'a> {
     limits: &'a Limits,
     video: &'a video::VideoSettings,
     images: &'a ImageDecoders,
+    /// The model and threshold, with `--moderate`.
+    moderation: Option<(&'a OpenNsfw, f64)>,
 }
 
 fn process_input(input: &Input, settings: &Settings<'_>, progress: &ProgressBar) -> InputReport {
@@ -238,7 +252,7 @@ fn try_process_input(
     settings: &Settings<'_>,
     progress: &ProgressBar,
 ) -> Result<(MediaKind, Vec<OutputReport>), Failure> {
-    let Settings { out, thumbnails: options, limits, video: video_settings, images } = *settings;
+    let Settings { out, thumbnails: options, limits, video: video_settings, images, moderation } = *settings;
     let path = &input.path;
     let unknown = MediaKind::Unknown;
     let mut file = std::fs::File::open(path).map_err(|e| Failure::io(unknown, "opening", path, &e))?;
@@ -250,7 +264,7 @@ fn try_process_input(
     let kind = media_core::sniff(&head).map_or(MediaKind::Unknown, |format| format.kind());
     if matches!(kind, MediaKind::Video | MediaKind::Audio) {
         drop(file);
-        let outputs = video::process_video(input, kind, out, options, video_settings, progress)?;
+        let outputs = video::process_video(input, kind, out, options, video_settings, moderation, progress)?;
         return Ok((kind, outputs));
     }
     // Check the size before reading the rest, so a huge file is refused without loading it.
@@ -260,6 +274,10 @@ fn try_process_input(
     file.read_to_end(&mut bytes).map_err(|e| Failure::io(kind, "reading", path, &e))?;
 
     let processed = images.process_image(&bytes, options, limits).map_err(|e| Failure::media(kind, &e))?;
+    let moderation = moderation
+        .map(|(model, threshold)| moderate_image(model, images, &bytes, threshold))
+        .transpose()
+        .map_err(|(code, message)| Failure { kind, code, message })?;
     let dir = out.join(&input.relative);
     std::fs::create_dir_all(&dir).map_err(|e| Failure::io(kind, "creating", &dir, &e))?;
     let mut outputs = Vec::with_capacity(processed.thumbnails.len());
@@ -275,7 +293,8 @@ fn try_process_input(
         });
     }
     let metadata_path = dir.join("metadata.json");
-    let json = serde_json::to_vec_pretty(&processed.metadata).map_err(|e| Failure {
+    let metadata = WithModeration { metadata: &processed.metadata, moderation: moderation.as_ref() };
+    let json = serde_json::to_vec_pretty(&metadata).map_err(|e| Failure {
         kind,
         code: "internal-error",
         message: e.to_string(),

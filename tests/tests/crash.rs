@@ -79,7 +79,12 @@ async fn processes_killed_mid_job_lose_no_upload_and_dead_letter_nothing() {
         let events = stack.wait_events(id, 1, Duration::from_secs(30)).await;
         assert_eq!(events.len(), 1, "one completion event for {id}");
     }
-    for dlq in ["IngestDeadLetterQueueUrl", "ThumbnailDeadLetterQueueUrl", "MetadataDeadLetterQueueUrl"] {
+    for dlq in [
+        "IngestDeadLetterQueueUrl",
+        "ThumbnailDeadLetterQueueUrl",
+        "MetadataDeadLetterQueueUrl",
+        "ModerateDeadLetterQueueUrl",
+    ] {
         assert_eq!(
             stack.queue_depth(stack.output(dlq)).await,
             0,

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use e2e::{Stack, data, percentile};
 use futures::StreamExt;
+use pipeline::moderation::{ModerationDecision, ModerationProvider};
 use pipeline::ports::{AssetRepository, JobMessage};
 use pipeline::time::Timestamp;
 use pipeline::{Asset, AssetId, AssetStatus, DerivativeRole, JobKind, JobState, JobStatus, Sequencer};
@@ -62,6 +63,23 @@ async fn check_derivatives(stack: &Stack, asset: &Asset) {
     }
 }
 
+/// The stack moderates with the local model (the template's default): images and videos carry its
+/// record, with the model's checksum, and these ordinary files are allowed; audio is not moderated.
+fn check_moderation(asset: &Asset, kind: &str) {
+    let Some(moderation) = &asset.moderation else {
+        assert_eq!(kind, "audio", "{} has no moderation record", asset.source.key);
+        return;
+    };
+    assert_ne!(kind, "audio", "audio is not moderated");
+    assert_eq!(moderation.provider, ModerationProvider::Local);
+    assert_eq!(moderation.model.name, "open_nsfw");
+    assert_eq!(moderation.model.sha256.as_ref().map(String::len), Some(64));
+    assert_eq!(moderation.decision, ModerationDecision::Allowed, "{}: {moderation:?}", asset.source.key);
+    assert_eq!(moderation.frames, if kind == "video" { 5 } else { 1 });
+    assert!(moderation.labels.iter().all(|label| (0.0..=1.0).contains(&label.confidence)));
+    assert_eq!(asset.jobs[&JobKind::Moderate].status, JobStatus::Done);
+}
+
 #[tokio::test]
 async fn real_images_a_video_and_a_song_reach_ready_with_every_derivative_and_one_event() {
     let stack = Stack::connect().await;
@@ -104,11 +122,16 @@ async fn real_images_a_video_and_a_song_reach_ready_with_every_derivative_and_on
             assert_eq!(asset.metadata.as_ref().map(|m| m["video"][0]["width"].clone()), Some(1280.into()));
         }
         assert!(asset.sha256.as_ref().is_some_and(|sha| sha.len() == 64));
+        check_moderation(&asset, kind);
         check_derivatives(&stack, &asset).await;
 
         let events = stack.wait_events(id, 1, Duration::from_secs(30)).await;
         assert_eq!(events[0]["detail-type"], "Asset Ready");
         assert_eq!(events[0]["source"], "mediaflow");
+        assert_eq!(
+            events[0]["detail"]["moderation"]["decision"].as_str(),
+            asset.moderation.as_ref().map(|_| "allowed")
+        );
         let listed: Vec<&str> = events[0]["detail"]["derivatives"]
             .as_array()
             .map(|all| all.iter().filter_map(|d| d["key"].as_str()).collect())
@@ -248,7 +271,12 @@ async fn duplicates_re_uploads_stale_events_and_deletion() {
 #[tokio::test]
 async fn bad_input_fails_without_retries_and_a_retryable_failure_goes_to_the_dlq_and_is_redriven() {
     let stack = Stack::connect().await;
-    let dlqs = ["ThumbnailDeadLetterQueueUrl", "MetadataDeadLetterQueueUrl", "IngestDeadLetterQueueUrl"];
+    let dlqs = [
+        "ThumbnailDeadLetterQueueUrl",
+        "MetadataDeadLetterQueueUrl",
+        "ModerateDeadLetterQueueUrl",
+        "IngestDeadLetterQueueUrl",
+    ];
 
     // A corrupt image: failed with its code, acknowledged, nothing dead-lettered.
     let key = stack.key("corrupt.jpg");
@@ -341,6 +369,7 @@ async fn asset_with_pending_job(
         jobs: [(job, JobState::pending())].into(),
         metadata: None,
         sha256: None,
+        moderation: None,
         completed_sequencer: None,
         created_at: now,
         updated_at: now,
@@ -424,7 +453,12 @@ async fn a_burst_of_200_uploads_completes_with_nothing_lost() {
         percentile_ms(&latencies, 50.0),
         percentile_ms(&latencies, 95.0)
     );
-    for dlq in ["IngestDeadLetterQueueUrl", "ThumbnailDeadLetterQueueUrl", "MetadataDeadLetterQueueUrl"] {
+    for dlq in [
+        "IngestDeadLetterQueueUrl",
+        "ThumbnailDeadLetterQueueUrl",
+        "MetadataDeadLetterQueueUrl",
+        "ModerateDeadLetterQueueUrl",
+    ] {
         assert_eq!(stack.queue_depth(stack.output(dlq)).await, 0, "{dlq}");
     }
 

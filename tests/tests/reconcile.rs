@@ -117,6 +117,7 @@ async fn one_reconcile_run_recovers_a_stuck_asset_and_an_unnotified_upload_and_a
         jobs: [(JobKind::Thumbnail, running), (JobKind::Metadata, JobState::pending())].into(),
         metadata: None,
         sha256: None,
+        moderation: None,
         completed_sequencer: None,
         created_at: hour_ago,
         updated_at: hour_ago,

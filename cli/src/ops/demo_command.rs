@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use media_core::MediaKind;
+use pipeline::moderation::ModerationDecision;
 use pipeline::ports::AssetRepository;
 use pipeline::time::Timestamp;
 use pipeline::{Asset, AssetId, DerivativeRole};
@@ -74,18 +75,19 @@ pub fn run(args: DemoArgs) -> Result<bool> {
         }
         println!();
         println!(
-            "{:<34} {:<6} {:<8} {:>5}  {:<40} {:>8}",
-            "file", "kind", "status", "deriv", "metadata", "ready in"
+            "{:<34} {:<6} {:<8} {:>5}  {:<40} {:<22} {:>8}",
+            "file", "kind", "status", "deriv", "metadata", "moderation", "ready in"
         );
         for (upload, asset, took) in &finished {
             match asset {
                 Some(asset) => println!(
-                    "{:<34} {:<6} {:<8} {:>5}  {:<40} {:>7.1}s",
+                    "{:<34} {:<6} {:<8} {:>5}  {:<40} {:<22} {:>7.1}s",
                     upload.file.display(),
                     format!("{:?}", asset.kind).to_lowercase(),
                     asset.status,
                     asset.derivatives().count(),
                     key_metadata(asset),
+                    moderation_summary(asset),
                     took.as_secs_f64()
                 ),
                 None => println!("{:<34} timed out after {}s", upload.file.display(), args.timeout),
@@ -162,6 +164,20 @@ fn key_metadata(asset: &Asset) -> String {
     )
 }
 
+/// The moderation decision and its worst label (`allowed nsfw 0.002`), `-` when not moderated
+/// (audio, or a stack with moderation off).
+fn moderation_summary(asset: &Asset) -> String {
+    let Some(moderation) = &asset.moderation else { return "-".into() };
+    let decision = match moderation.decision {
+        ModerationDecision::Allowed => "allowed",
+        ModerationDecision::Flagged => "flagged",
+    };
+    match moderation.labels.first() {
+        Some(label) => format!("{decision} {} {:.3}", label.name, label.confidence),
+        None => decision.to_owned(),
+    }
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -187,10 +203,11 @@ async fn write_gallery(
         };
         let _ = write!(
             html,
-            "<p>{} · {} · ready in {:.1} s · asset <code>{}</code></p>",
+            "<p>{} · {} · ready in {:.1} s · moderation: <b>{}</b> · asset <code>{}</code></p>",
             format!("{:?}", asset.kind).to_lowercase(),
             asset.status,
             took.as_secs_f64(),
+            escape(&moderation_summary(asset)),
             asset.id
         );
         for derivative in asset.derivatives() {

@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 use indicatif::ProgressBar;
 use media_core::{MediaKind, SNIFF_LEN, ThumbnailOptions};
 use media_video::{Rung, TranscodeOptions, VideoError, VideoLimits, X264Preset};
+use moderation_local::OpenNsfw;
 
 use super::Failure;
 use crate::inputs::Input;
+use crate::moderate_command::{WithModeration, moderate_video};
 use crate::report::OutputReport;
 
 /// How videos are transcoded, from the command line.
@@ -65,6 +67,7 @@ pub(super) fn process_video(
     out: &Path,
     thumbnails: &ThumbnailOptions,
     settings: &VideoSettings,
+    moderation: Option<(&OpenNsfw, f64)>,
     progress: &ProgressBar,
 ) -> Result<Vec<OutputReport>, Failure> {
     let path = &input.path;
@@ -85,7 +88,8 @@ pub(super) fn process_video(
     // HLS muxer reads `%` in the staging path as a pattern, so such an output folder falls back to
     // the system's temporary folder.
     let work_dir = if out.to_string_lossy().contains('%') { std::env::temp_dir() } else { out.to_path_buf() };
-    let result = transcode_and_write(input, kind, &dir, &work_dir, &probe, poster, settings, progress);
+    let result =
+        transcode_and_write(input, kind, &dir, &work_dir, &probe, poster, settings, moderation, progress);
     if result.is_err() {
         // Only removes the folder when it is empty, i.e. it was made for this input.
         let _ = std::fs::remove_dir(&dir);
@@ -102,6 +106,7 @@ fn transcode_and_write(
     probe: &media_video::Probe,
     poster: Option<media_video::Poster>,
     settings: &VideoSettings,
+    moderation: Option<(&OpenNsfw, f64)>,
     progress: &ProgressBar,
 ) -> Result<Vec<OutputReport>, Failure> {
     let io = |path: &Path, source: std::io::Error| {
@@ -143,8 +148,20 @@ fn transcode_and_write(
         reports.push(file_report(master.clone(), None, "m3u8", &io)?);
     }
 
+    // Audio has nothing to look at: only videos are moderated.
+    let moderation = match moderation.filter(|_| probe.main_video().is_some()) {
+        Some((model, threshold)) => {
+            Some(moderate_video(model, &input.path, threshold).map_err(|(code, message)| Failure {
+                kind,
+                code,
+                message,
+            })?)
+        }
+        None => None,
+    };
     let metadata_path = dir.join("metadata.json");
-    let json = serde_json::to_vec_pretty(probe).map_err(|e| Failure {
+    let metadata = WithModeration { metadata: probe, moderation: moderation.as_ref() };
+    let json = serde_json::to_vec_pretty(&metadata).map_err(|e| Failure {
         kind,
         code: "internal-error",
         message: e.to_string(),

@@ -7,20 +7,25 @@
 //! | `ASSETS_TABLE` | `mediaflow-assets` | all |
 //! | `UPLOADS_BUCKET` | — | CLI |
 //! | `DERIVATIVES_BUCKET` | `mediaflow-derivatives` | all |
-//! | `THUMBNAIL_QUEUE_URL`, `TRANSCODE_QUEUE_URL`, `METADATA_QUEUE_URL` | — | ingest (job queues) |
+//! | `THUMBNAIL_QUEUE_URL`, `TRANSCODE_QUEUE_URL`, `METADATA_QUEUE_URL`, `MODERATE_QUEUE_URL` | — | ingest (job queues) |
 //! | `TRANSCODE_LONG_QUEUE_URL` | — | transcode (jobs too long for Lambda) |
 //! | `EVENT_BUS_NAME` | `default` | all |
 //! | `MEDIAFLOW_THUMBNAIL_SIZES` | `256,1024` | thumbnail, transcode (posters) |
 //! | `MEDIAFLOW_THUMBNAIL_FORMAT` | `jpeg` (`webp`) | thumbnail, transcode |
 //! | `MEDIAFLOW_THUMBNAIL_QUALITY` | `80` | thumbnail, transcode |
-//! | `MEDIAFLOW_WORK_DIR` | the temp folder (`/tmp` on Lambda) | metadata, transcode |
+//! | `MEDIAFLOW_WORK_DIR` | the temp folder (`/tmp` on Lambda) | metadata, transcode, moderate |
+//! | `MEDIAFLOW_MODERATION` | `off` (`local`, `rekognition`) | ingest (enqueues moderate jobs unless off), moderate |
+//! | `MEDIAFLOW_MODERATION_THRESHOLD` | `0.8` | moderate: a label at or above it flags the asset |
+//! | `MEDIAFLOW_MODERATION_VIDEO_FRAMES` | `5` | moderate: stills classified per video |
+//! | `MEDIAFLOW_MODEL_PATH` | `open-nsfw.onnx` next to `bootstrap` on Lambda | moderate (`local`) |
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use media_core::OutputFormat;
 pub use pipeline::config::ConfigError;
-use pipeline::config::parse_list;
+use pipeline::config::{parse_list, parse_number};
+use pipeline::moderation::{ModerationProvider, ModerationSettings};
 use pipeline::ports::JobQueueName;
 use pipeline::{JobKind, Settings};
 
@@ -37,6 +42,8 @@ pub struct Config {
     pub queues: HashMap<JobQueueName, String>,
     /// The event bus for completion events.
     pub event_bus: String,
+    /// Who moderates (`MEDIAFLOW_MODERATION`), `None` when moderation is off.
+    pub moderation: Option<ModerationProvider>,
     /// Use-case settings.
     pub settings: Settings,
 }
@@ -56,6 +63,7 @@ impl Config {
             ("THUMBNAIL_QUEUE_URL", JobQueueName::Job(JobKind::Thumbnail)),
             ("TRANSCODE_QUEUE_URL", JobQueueName::Job(JobKind::Transcode)),
             ("METADATA_QUEUE_URL", JobQueueName::Job(JobKind::Metadata)),
+            ("MODERATE_QUEUE_URL", JobQueueName::Job(JobKind::Moderate)),
             ("TRANSCODE_LONG_QUEUE_URL", JobQueueName::TranscodeLong),
         ] {
             if let Some(url) = lookup(name) {
@@ -96,12 +104,47 @@ impl Config {
         if let Some(value) = lookup("MEDIAFLOW_WORK_DIR") {
             settings.work_dir = PathBuf::from(value);
         }
+        let moderation = match lookup("MEDIAFLOW_MODERATION").map(|value| value.to_ascii_lowercase()) {
+            None => None,
+            Some(value) if value == "off" => None,
+            Some(value) if value == "local" => Some(ModerationProvider::Local),
+            Some(value) if value == "rekognition" => Some(ModerationProvider::Rekognition),
+            Some(value) => {
+                return Err(parse_error(
+                    "MEDIAFLOW_MODERATION",
+                    &value,
+                    "expected local, rekognition or off".into(),
+                ));
+            }
+        };
+        if moderation.is_some() {
+            let mut moderation_settings = ModerationSettings::default();
+            if let Some(value) = lookup("MEDIAFLOW_MODERATION_THRESHOLD") {
+                moderation_settings.threshold = value
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|threshold| (0.0..=1.0).contains(threshold))
+                    .ok_or_else(|| {
+                        parse_error(
+                            "MEDIAFLOW_MODERATION_THRESHOLD",
+                            &value,
+                            "expected a number from 0 to 1".into(),
+                        )
+                    })?;
+            }
+            if let Some(value) = lookup("MEDIAFLOW_MODERATION_VIDEO_FRAMES") {
+                moderation_settings.video_frames = parse_number("MEDIAFLOW_MODERATION_VIDEO_FRAMES", &value)?;
+            }
+            settings.moderation = Some(moderation_settings);
+        }
         Ok(Config {
             table: lookup("ASSETS_TABLE").unwrap_or_else(|| "mediaflow-assets".into()),
             uploads_bucket: lookup("UPLOADS_BUCKET"),
             derivatives_bucket,
             queues,
             event_bus: lookup("EVENT_BUS_NAME").unwrap_or_else(|| "default".into()),
+            moderation,
             settings,
         })
     }
@@ -130,6 +173,32 @@ mod tests {
         assert_eq!(config.settings.thumbnails.sizes, vec![128, 512]);
         assert_eq!(config.settings.thumbnails.format, OutputFormat::Webp);
         assert_eq!(config.event_bus, "default");
+    }
+
+    #[test]
+    fn moderation_is_off_unless_asked_for_and_its_threshold_is_checked() {
+        let config = Config::from_lookup(|_| None).expect("valid");
+        assert_eq!((config.moderation, config.settings.moderation), (None, None));
+        let env: HashMap<&str, &str> = HashMap::from([
+            ("MEDIAFLOW_MODERATION", "Local"),
+            ("MEDIAFLOW_MODERATION_THRESHOLD", "0"),
+            ("MODERATE_QUEUE_URL", "http://q/moderate"),
+        ]);
+        let config = Config::from_lookup(|name| env.get(name).map(|v| v.to_string())).expect("valid");
+        assert_eq!(config.moderation, Some(ModerationProvider::Local));
+        assert_eq!(config.settings.moderation.map(|m| (m.threshold, m.video_frames)), Some((0.0, 5)));
+        assert!(config.queues.contains_key(&JobQueueName::Job(JobKind::Moderate)));
+        for (name, value) in [
+            ("MEDIAFLOW_MODERATION", "maybe"),
+            ("MEDIAFLOW_MODERATION_THRESHOLD", "80"),
+            ("MEDIAFLOW_MODERATION_VIDEO_FRAMES", "0"),
+        ] {
+            let error = Config::from_lookup(|wanted| match wanted {
+                "MEDIAFLOW_MODERATION" if name != wanted => Some("rekognition".to_owned()),
+                _ => (wanted == name).then(|| value.to_owned()),
+            });
+            assert!(matches!(error, Err(ConfigError { name: reported, .. }) if reported == name), "{name}");
+        }
     }
 
     #[test]

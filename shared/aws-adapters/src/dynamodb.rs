@@ -30,7 +30,7 @@ pub const SHA256_INDEX: &str = "by-sha256";
 
 /// The top-level attributes an asset item may lack (`Option`s serialised only when set): a
 /// re-upload removes those its new record does not have.
-const OPTIONAL_ATTRIBUTES: [&str; 4] = ["error", "metadata", "sha256", "completed_sequencer"];
+const OPTIONAL_ATTRIBUTES: [&str; 5] = ["error", "metadata", "sha256", "moderation", "completed_sequencer"];
 
 /// The assets table.
 #[derive(Debug, Clone)]
@@ -362,6 +362,11 @@ impl AssetRepository for DynamoAssetRepository {
         if let Some(sha256) = result.sha256 {
             set.push("sha256 = :sha256");
             update = update.expression_attribute_values(":sha256", s(sha256));
+        }
+        if let Some(moderation) = &result.moderation {
+            set.push("moderation = :moderation");
+            update =
+                update.expression_attribute_values(":moderation", value("dynamodb:UpdateItem", moderation)?);
         }
         let update = update.update_expression(format!("SET {}", set.join(", ")));
         match self.conditional("dynamodb:UpdateItem", update).await? {

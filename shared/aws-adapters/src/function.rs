@@ -10,6 +10,7 @@ use clap::Parser;
 use lambda_runtime::{LambdaEvent, service_fn};
 use media_core::ImageDecoders;
 use pipeline::batch::{batch_messages, batch_response, handle_batch};
+use pipeline::moderation::Classifier;
 use pipeline::time::SystemClock;
 use pipeline::worker::{WorkerOptions, run_worker};
 use pipeline::{JobError, JobKind, Services, VideoJobs};
@@ -53,6 +54,12 @@ enum Mode {
 /// for the functions that handle videos; passed in by the binary so that the others never link FFmpeg.
 pub type VideoJobsFromEnv = fn() -> Result<Arc<dyn VideoJobs>, ConfigError>;
 
+/// Builds the moderate function's classifier from the stack's choice (`config.moderation`):
+/// passed in by that binary so that no other function links a model runtime or the Rekognition
+/// client. `None` when moderation is off.
+pub type ClassifierFromEnv =
+    fn(&Config, &aws_config::SdkConfig) -> Result<Option<Arc<dyn Classifier>>, lambda_runtime::Error>;
+
 /// The ports on AWS, from `config` and the SDK configuration (without video jobs).
 pub fn services(config: &Config, sdk: &aws_config::SdkConfig) -> Services {
     Services {
@@ -65,6 +72,7 @@ pub fn services(config: &Config, sdk: &aws_config::SdkConfig) -> Services {
         settings: Arc::new(config.settings.clone()),
         video: None,
         images: ImageDecoders::default(),
+        classifier: None,
     }
 }
 
@@ -76,12 +84,27 @@ pub async fn run(
     video: Option<VideoJobsFromEnv>,
     images: ImageDecoders,
 ) -> Result<(), lambda_runtime::Error> {
+    run_with_classifier(function, video, images, None).await
+}
+
+/// [`run`], with the moderation `classifier` built at start (the Lambda init phase: a local
+/// model is loaded and optimised once, not per message).
+pub async fn run_with_classifier(
+    function: Function,
+    video: Option<VideoJobsFromEnv>,
+    images: ImageDecoders,
+    classifier: Option<ClassifierFromEnv>,
+) -> Result<(), lambda_runtime::Error> {
     crate::telemetry::init();
     let args = Args::parse();
     let config = Config::from_env()?;
     let video = video.map(|from_env| from_env()).transpose()?;
     let sdk = crate::sdk_config().await;
-    let services = Services { video, images, ..services(&config, &sdk) };
+    let classifier = match classifier {
+        Some(from_env) => from_env(&config, &sdk)?,
+        None => None,
+    };
+    let services = Services { video, images, classifier, ..services(&config, &sdk) };
     match args.mode {
         None => {
             info!(?function, "serving the Lambda Runtime API");

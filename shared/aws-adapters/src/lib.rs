@@ -11,6 +11,10 @@ pub mod config;
 mod dynamodb;
 mod eventbridge;
 pub mod function;
+/// Content moderation with Amazon Rekognition, behind feature `rekognition` so that only the
+/// moderate function links the Rekognition client.
+#[cfg(feature = "rekognition")]
+pub mod rekognition;
 mod s3;
 mod sqs;
 pub mod stack;

@@ -7,7 +7,8 @@ use std::path::Path;
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, Tag, Tagging};
+use futures::StreamExt;
 use pipeline::ports::{ListedObject, ObjectInfo, ObjectStore};
 use pipeline::time::Timestamp;
 use pipeline::{PortError, PortErrorKind};
@@ -243,6 +244,42 @@ impl ObjectStore for S3ObjectStore {
             deleted += count;
         }
         Ok(deleted)
+    }
+
+    async fn tag_prefix(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<usize, PortError> {
+        let tagging = Tag::builder()
+            .key(name)
+            .value(value)
+            .build()
+            .and_then(|tag| Tagging::builder().tag_set(tag).build())
+            .map_err(|error| {
+                PortError::new("s3:PutObjectTagging", PortErrorKind::Rejected, error.to_string())
+            })?;
+        let mut tagged = 0;
+        let mut pages = self.client.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| port_error("s3:ListObjectsV2", e))?;
+            let keys: Vec<String> = page.contents().iter().filter_map(|object| object.key.clone()).collect();
+            // A long video's HLS segments are hundreds of objects: tag them a few at a time.
+            let mut requests = futures::stream::iter(keys)
+                .map(|key| {
+                    let request =
+                        self.client.put_object_tagging().bucket(bucket).key(key).tagging(tagging.clone());
+                    async move { request.send().await.map_err(|e| port_error("s3:PutObjectTagging", e)) }
+                })
+                .buffer_unordered(16);
+            while let Some(result) = requests.next().await {
+                result?;
+                tagged += 1;
+            }
+        }
+        Ok(tagged)
     }
 
     async fn list(&self, bucket: &str, limit: usize) -> Result<Vec<ListedObject>, PortError> {

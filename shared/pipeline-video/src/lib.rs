@@ -1,6 +1,7 @@
 //! The video jobs of the mediaflow pipeline, on FFmpeg through `media-video`: the transcode job
-//! (posters, the H.264 ladder, HLS, or the AAC rendition of audio) and the metadata job of a video
-//! (its probe and checksum), behind `pipeline`'s [`VideoJobs`] port.
+//! (posters, the H.264 ladder, HLS, or the AAC rendition of audio), the metadata job of a video
+//! (its probe and checksum) and the stills the moderate job classifies, behind `pipeline`'s
+//! [`VideoJobs`] port.
 //!
 //! This is a crate of its own so that FFmpeg is linked only where it is used: the transcode and
 //! metadata functions plug [`FfmpegVideoJobs`] into their services, while ingest and thumbnail
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use pipeline::job_support::JobOutput;
+use pipeline::job_support::{JobOutput, blocking, check_size, download_to_temp};
 use pipeline::model::Failure;
 use pipeline::ports::JobMessage;
 use pipeline::{JobError, Services, VideoJobs};
@@ -60,6 +61,25 @@ impl VideoJobs for FfmpegVideoJobs {
 
     async fn metadata(&self, services: &Services, message: &JobMessage) -> Result<JobOutput, JobError> {
         metadata::run(services, &self.settings, message).await
+    }
+
+    async fn stills(
+        &self,
+        services: &Services,
+        message: &JobMessage,
+        count: usize,
+        side: u32,
+    ) -> Result<Vec<image::RgbImage>, JobError> {
+        check_size(message, self.settings.limits.max_input_bytes)?;
+        let source = download_to_temp(services, message).await?;
+        let limits = self.settings.limits;
+        blocking(move || {
+            let probe = media_video::probe(source.path(), &limits).map_err(job_error)?;
+            let stills =
+                media_video::extract_stills(source.path(), &probe, count, side).map_err(job_error)?;
+            Ok(stills.into_iter().map(|still| still.image).collect())
+        })
+        .await
     }
 }
 

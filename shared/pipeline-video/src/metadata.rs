@@ -26,7 +26,12 @@ pub(crate) async fn run(
         Ok((probe, sha256_of_file(source.path())?))
     })
     .await?;
-    Ok(JobOutput::Done { derivatives: Vec::new(), metadata: Some(probe), sha256: Some(sha256) })
+    Ok(JobOutput::Done {
+        derivatives: Vec::new(),
+        metadata: Some(probe),
+        sha256: Some(sha256),
+        moderation: None,
+    })
 }
 
 fn sha256_of_file(path: &Path) -> Result<String, JobError> {

@@ -84,5 +84,5 @@ pub(crate) async fn run(
     let posters = poster.map(|poster| poster.thumbnails).unwrap_or_default();
     let prefix = message.asset_id.derivatives_prefix();
     let derivatives = upload_outputs(services, &prefix, posters, out_dir.path(), &outputs).await?;
-    Ok(JobOutput::Done { derivatives, metadata: None, sha256: None })
+    Ok(JobOutput::Done { derivatives, metadata: None, sha256: None, moderation: None })
 }

@@ -87,3 +87,38 @@ async fn a_transcode_that_cannot_finish_before_the_deadline_goes_to_worker_mode(
     assert_eq!(state.status, JobStatus::Pending);
     assert!(state.sent_to_worker, "the asset says where the job went");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_is_moderated_on_stills_spread_over_the_clip_and_keeps_the_worst() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let classifier = Arc::new(pipeline::testing::FixedClassifier::new(0.4));
+    let pipeline = MemoryPipeline::new(|settings| {
+        settings.work_dir = work.path().to_owned();
+        settings.moderation =
+            Some(pipeline::moderation::ModerationSettings { threshold: 0.8, video_frames: 6 });
+    })
+    .with_video(Arc::new(FfmpegVideoJobs::new(VideoSettings::default())))
+    .with_classifier(classifier.clone());
+    pipeline.objects.insert(UPLOADS, "bunny.mp4", std::fs::read(clip()).expect("clip"));
+    handle_ingest_message(
+        &pipeline.services,
+        &s3_event_body("ObjectCreated:Put", UPLOADS, "bunny.mp4", "01"),
+    )
+    .await
+    .expect("ingest");
+    let queued: Vec<JobKind> = pipeline.queue.drain().into_iter().map(|(_, m)| m.job).collect();
+    assert_eq!(queued, [JobKind::Transcode, JobKind::Metadata, JobKind::Moderate]);
+    let message = pipeline::ports::JobMessage::for_job(&pipeline.assets.all()[0], JobKind::Moderate);
+    let body = serde_json::to_string(&message).expect("serialises");
+    handle_job_message(&pipeline.services, JobKind::Moderate, &body, None).await.expect("moderated");
+
+    let asset = pipeline.assets.all().pop().expect("asset");
+    let state = &asset.jobs[&JobKind::Moderate];
+    assert_eq!(state.status, JobStatus::Done, "{state:?}");
+    let moderation = asset.moderation.expect("moderation recorded");
+    assert_eq!(moderation.frames, 6);
+    // 1280x720 stills fitted in the classifier's 256 px box.
+    let seen = classifier.seen.lock().map(|seen| seen.clone()).unwrap_or_default();
+    assert_eq!(seen, vec![(256, 144); 6]);
+    assert!(work.path().read_dir().expect("work dir").next().is_none(), "temporary files removed");
+}

@@ -42,7 +42,15 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     permanent("deadline-exceeded", "a transcode ran past its deadline and was stopped"),
     permanent("invalid-options", "a setting is impossible (a zero thumbnail size, an empty ladder, ...)"),
     permanent("media-panic", "a media library panicked on this input; recorded instead of retried"),
+    permanent(
+        "moderation-refused",
+        "Rekognition refused the picture (format, size or parameters) even after re-encoding it",
+    ),
     retried("encode-failed", "an encoder or muxer failed: a resource problem on our side"),
+    retried(
+        "moderation-failed",
+        "the local moderation model could not be loaded or run (a missing or wrong model file: redeploy)",
+    ),
     retried("io-error", "a local file could not be read or written (temporary storage)"),
     retried("not-found", "the source object or item is missing (yet)"),
     retried("service-unavailable", "S3, DynamoDB, SQS or EventBridge throttled, timed out or failed"),

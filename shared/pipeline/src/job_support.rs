@@ -6,13 +6,14 @@ use tracing::Span;
 
 use crate::error::JobError;
 use crate::model::{Derivative, Failure};
+use crate::moderation::Moderation;
 use crate::ports::JobMessage;
 use crate::services::Services;
 
 /// What a job's attempt produced.
 #[derive(Debug)]
 pub enum JobOutput {
-    /// Finished: derivatives, and for the metadata job the metadata and checksum.
+    /// Finished: derivatives, the metadata job's metadata and checksum, the moderate job's result.
     Done {
         /// Files written to the derivatives bucket.
         derivatives: Vec<Derivative>,
@@ -20,6 +21,9 @@ pub enum JobOutput {
         metadata: Option<serde_json::Value>,
         /// The metadata job's SHA-256 of the source, indexed for duplicate search.
         sha256: Option<String>,
+        /// The moderate job's result, recorded on the asset (boxed: it is the largest field and
+        /// only one job has it).
+        moderation: Option<Box<Moderation>>,
     },
     /// Too long for the time left: sent to the long-job queue for worker mode.
     SentToWorker,

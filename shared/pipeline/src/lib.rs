@@ -15,6 +15,7 @@ pub mod error;
 pub mod error_codes;
 pub mod job_support;
 pub mod model;
+pub mod moderation;
 pub mod ports;
 pub mod s3_event;
 pub mod sequencer;

@@ -10,6 +10,7 @@ use media_core::MediaKind;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::moderation::Moderation;
 use crate::sequencer::Sequencer;
 use crate::time::Timestamp;
 
@@ -119,11 +120,14 @@ pub enum JobKind {
     Transcode,
     /// Metadata and fingerprints of an image, or the probe of a video or audio file.
     Metadata,
+    /// Content moderation of an image, or of stills spread over a video.
+    Moderate,
 }
 
 impl JobKind {
     /// Every job kind.
-    pub const ALL: [JobKind; 3] = [JobKind::Thumbnail, JobKind::Transcode, JobKind::Metadata];
+    pub const ALL: [JobKind; 4] =
+        [JobKind::Thumbnail, JobKind::Transcode, JobKind::Metadata, JobKind::Moderate];
 
     /// The name used in records, messages and queue names.
     pub fn as_str(self) -> &'static str {
@@ -131,17 +135,24 @@ impl JobKind {
             JobKind::Thumbnail => "thumbnail",
             JobKind::Transcode => "transcode",
             JobKind::Metadata => "metadata",
+            JobKind::Moderate => "moderate",
         }
     }
 
     /// The jobs an asset of `kind` gets; none for anything that is not media. Audio goes through
-    /// the same FFmpeg jobs as video: the transcode makes its AAC rendition, the metadata job probes it.
-    pub fn for_media(kind: MediaKind) -> &'static [JobKind] {
-        match kind {
-            MediaKind::Image => &[JobKind::Thumbnail, JobKind::Metadata],
-            MediaKind::Video | MediaKind::Audio => &[JobKind::Transcode, JobKind::Metadata],
-            MediaKind::Unknown => &[],
+    /// the same FFmpeg jobs as video: the transcode makes its AAC rendition, the metadata job probes
+    /// it. Images and videos are also moderated when the stack has moderation on (`moderate`);
+    /// audio has nothing to look at.
+    pub fn for_media(kind: MediaKind, moderate: bool) -> Vec<JobKind> {
+        let mut jobs = match kind {
+            MediaKind::Image => vec![JobKind::Thumbnail, JobKind::Metadata],
+            MediaKind::Video | MediaKind::Audio => vec![JobKind::Transcode, JobKind::Metadata],
+            MediaKind::Unknown => Vec::new(),
+        };
+        if moderate && matches!(kind, MediaKind::Image | MediaKind::Video) {
+            jobs.push(JobKind::Moderate);
         }
+        jobs
     }
 }
 
@@ -329,6 +340,9 @@ pub struct Asset {
     /// SHA-256 of the object's bytes (hex), once the metadata job ran; indexed to find duplicates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// What content moderation found and decided, once the moderate job ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<Moderation>,
     /// The sequencer whose completion event was published, so it is published once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_sequencer: Option<Sequencer>,
@@ -418,6 +432,7 @@ mod tests {
             jobs: states,
             metadata: None,
             sha256: None,
+            moderation: None,
             completed_sequencer: None,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
@@ -447,9 +462,14 @@ mod tests {
     #[test]
     fn audio_gets_the_ffmpeg_jobs_of_video_and_unknown_bytes_none() {
         use JobKind::*;
-        assert_eq!(JobKind::for_media(MediaKind::Image), [Thumbnail, Metadata]);
-        assert_eq!(JobKind::for_media(MediaKind::Video), [Transcode, Metadata]);
-        assert_eq!(JobKind::for_media(MediaKind::Audio), [Transcode, Metadata]);
-        assert!(JobKind::for_media(MediaKind::Unknown).is_empty());
+        assert_eq!(JobKind::for_media(MediaKind::Image, false), [Thumbnail, Metadata]);
+        assert_eq!(JobKind::for_media(MediaKind::Video, false), [Transcode, Metadata]);
+        assert_eq!(JobKind::for_media(MediaKind::Audio, false), [Transcode, Metadata]);
+        assert!(JobKind::for_media(MediaKind::Unknown, false).is_empty());
+        // Moderation looks at pictures: images and videos, not audio or unknown bytes.
+        assert_eq!(JobKind::for_media(MediaKind::Image, true), [Thumbnail, Metadata, Moderate]);
+        assert_eq!(JobKind::for_media(MediaKind::Video, true), [Transcode, Metadata, Moderate]);
+        assert_eq!(JobKind::for_media(MediaKind::Audio, true), [Transcode, Metadata]);
+        assert!(JobKind::for_media(MediaKind::Unknown, true).is_empty());
     }
 }

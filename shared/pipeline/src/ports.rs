@@ -61,6 +61,15 @@ pub trait ObjectStore: Send + Sync {
     ) -> Result<u64, PortError>;
     /// Deletes every object under `prefix`; returns how many.
     async fn delete_prefix(&self, bucket: &str, prefix: &str) -> Result<usize, PortError>;
+    /// Sets the tag `name=value` on every object under `prefix` (replacing their tag sets);
+    /// returns how many objects.
+    async fn tag_prefix(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<usize, PortError>;
     /// Up to `limit` objects of `bucket`, in key order.
     async fn list(&self, bucket: &str, limit: usize) -> Result<Vec<ListedObject>, PortError>;
 }
@@ -98,6 +107,8 @@ pub struct JobResult {
     pub metadata: Option<serde_json::Value>,
     /// SHA-256 of the source bytes (metadata job).
     pub sha256: Option<String>,
+    /// What moderation found (moderate job).
+    pub moderation: Option<crate::moderation::Moderation>,
 }
 
 /// The assets table (DynamoDB). Every write of a job is conditional on the asset still being at
@@ -262,14 +273,29 @@ pub struct AssetEvent {
     pub derivatives: Vec<crate::model::Derivative>,
     /// Failures of the asset or its jobs.
     pub errors: Vec<Failure>,
+    /// What moderation found and decided, when the stack moderates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<crate::moderation::Moderation>,
 }
 
 impl AssetEvent {
-    /// The EventBridge detail-type: `Asset Ready` (also for partial results) or `Asset Failed`.
+    /// The EventBridge detail-type: `Asset Failed` when every job failed, `Asset Flagged` when
+    /// moderation flagged the asset (its derivatives exist, tagged `moderation=flagged`), and
+    /// `Asset Ready` otherwise (also for partial results).
     pub fn detail_type(&self) -> &'static str {
-        if self.status == AssetStatus::Failed { "Asset Failed" } else { "Asset Ready" }
+        if self.status == AssetStatus::Failed {
+            "Asset Failed"
+        } else if self.moderation.as_ref().is_some_and(|moderation| moderation.is_flagged()) {
+            "Asset Flagged"
+        } else {
+            "Asset Ready"
+        }
     }
 }
+
+/// The S3 object tag a flagged asset's derivatives get, so that a bucket policy or a CDN can
+/// refuse to serve them: `moderation=flagged`.
+pub const FLAGGED_TAG: (&str, &str) = ("moderation", "flagged");
 
 /// The EventBridge source of completion events.
 pub const EVENT_SOURCE: &str = "mediaflow";

@@ -7,6 +7,7 @@ use std::time::Duration;
 use media_core::{ImageDecoders, Limits, ThumbnailOptions};
 
 use crate::error::JobError;
+use crate::moderation::{Classifier, ModerationSettings};
 use crate::ports::{AssetRepository, EventPublisher, JobQueue, Metrics, ObjectStore};
 use crate::time::Clock;
 use crate::video::VideoJobs;
@@ -33,6 +34,8 @@ pub struct Services {
     /// The image decoders: the core's, plus HEIF and AVIF (`media_heif::image_decoders`) in the
     /// functions that make thumbnails or read metadata.
     pub images: ImageDecoders,
+    /// The moderation classifier, in the moderate function; `None` elsewhere.
+    pub classifier: Option<Arc<dyn Classifier>>,
 }
 
 impl Services {
@@ -44,6 +47,14 @@ impl Services {
             JobError::Task(
                 "this function is built without video support (FFmpeg); check the queue's consumer".into(),
             )
+        })
+    }
+
+    /// The moderation classifier, or a retryable error when this binary has none (see
+    /// [`Services::video`] for why that is retried into the DLQ).
+    pub fn classifier(&self) -> Result<&dyn Classifier, JobError> {
+        self.classifier.as_deref().ok_or_else(|| {
+            JobError::Task("this function has no moderation classifier; check the queue's consumer".into())
         })
     }
 }
@@ -65,6 +76,9 @@ pub struct Settings {
     pub progress_interval: Duration,
     /// Time kept back from the Lambda deadline for uploads and bookkeeping.
     pub deadline_margin: Duration,
+    /// Content moderation: the threshold and video stills; `None` when moderation is off (ingest
+    /// then enqueues no moderate job).
+    pub moderation: Option<ModerationSettings>,
 }
 
 impl Settings {
@@ -78,6 +92,7 @@ impl Settings {
             worker_lease: Duration::from_secs(6 * 3600),
             progress_interval: Duration::from_secs(5),
             deadline_margin: Duration::from_secs(20),
+            moderation: None,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The video half of the jobs, as a port: the transcode job and a video's metadata. Implemented
+//! The video half of the jobs, as a port: the transcode job, a video's metadata and its stills. Implemented
 //! on FFmpeg by the `pipeline-video` crate; the functions that need it (transcode, metadata) plug
 //! it into [`Services::video`], and the others (ingest, thumbnail) are built without FFmpeg.
 
@@ -26,4 +26,14 @@ pub trait VideoJobs: Send + Sync {
 
     /// The metadata job of a video or audio file: its probe and the SHA-256 of its bytes.
     async fn metadata(&self, services: &Services, message: &JobMessage) -> Result<JobOutput, JobError>;
+
+    /// `count` upright stills spread evenly over the video, fitted within a `side`×`side` box:
+    /// what the moderate job classifies.
+    async fn stills(
+        &self,
+        services: &Services,
+        message: &JobMessage,
+        count: usize,
+        side: u32,
+    ) -> Result<Vec<image::RgbImage>, JobError>;
 }

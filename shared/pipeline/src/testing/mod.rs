@@ -38,6 +38,8 @@ type StoredObject = (Vec<u8>, String);
 #[derive(Default)]
 pub struct MemoryObjectStore {
     objects: Mutex<BTreeMap<ObjectKey, StoredObject>>,
+    /// Each object's tag set (replaced by `tag_prefix`, cleared by a new `put`, as in S3).
+    tags: Mutex<BTreeMap<ObjectKey, Vec<(String, String)>>>,
     /// When set, every call fails as unavailable (to test retries).
     pub unavailable: std::sync::atomic::AtomicBool,
 }
@@ -56,6 +58,11 @@ impl MemoryObjectStore {
     /// The object's bytes and content type.
     pub fn object(&self, bucket: &str, key: &str) -> Option<(Vec<u8>, String)> {
         lock(&self.objects).get(&(bucket.to_owned(), key.to_owned())).cloned()
+    }
+
+    /// The object's tags.
+    pub fn tags(&self, bucket: &str, key: &str) -> Vec<(String, String)> {
+        lock(&self.tags).get(&(bucket.to_owned(), key.to_owned())).cloned().unwrap_or_default()
     }
 
     /// Keys in `bucket`, sorted.
@@ -109,6 +116,7 @@ impl ObjectStore for MemoryObjectStore {
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), PortError> {
         self.check("s3:PutObject")?;
         lock(&self.objects).insert((bucket.into(), key.into()), (body, content_type.into()));
+        lock(&self.tags).remove(&(bucket.to_owned(), key.to_owned()));
         Ok(())
     }
 
@@ -147,6 +155,26 @@ impl ObjectStore for MemoryObjectStore {
         let before = objects.len();
         objects.retain(|(b, key), _| !(b == bucket && key.starts_with(prefix)));
         Ok(before - objects.len())
+    }
+
+    async fn tag_prefix(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<usize, PortError> {
+        self.check("s3:PutObjectTagging")?;
+        let keys: Vec<ObjectKey> = lock(&self.objects)
+            .keys()
+            .filter(|(b, key)| b == bucket && key.starts_with(prefix))
+            .cloned()
+            .collect();
+        let mut tags = lock(&self.tags);
+        for key in &keys {
+            tags.insert(key.clone(), vec![(name.to_owned(), value.to_owned())]);
+        }
+        Ok(keys.len())
     }
 }
 
@@ -316,6 +344,9 @@ impl AssetRepository for MemoryAssetRepository {
         }
         if let Some(sha256) = result.sha256 {
             asset.sha256 = Some(sha256);
+        }
+        if let Some(moderation) = result.moderation {
+            asset.moderation = Some(moderation);
         }
         asset.updated_at = now;
         Ok(Some(asset.clone()))
@@ -540,6 +571,48 @@ impl MessageSource for MemoryMessageSource {
     }
 }
 
+/// A classifier for the use-case tests: every picture gets the label `nsfw` at the confidence
+/// set last, and the size of each picture it was handed is kept. The real classifiers are tested
+/// in their own crates (`moderation-local` against onnxruntime, the Rekognition adapter against
+/// recorded responses).
+pub struct FixedClassifier {
+    /// The confidence of the `nsfw` label of every picture from now on.
+    pub confidence: Mutex<f32>,
+    /// The size of every picture classified.
+    pub seen: Mutex<Vec<(u32, u32)>>,
+}
+
+impl FixedClassifier {
+    /// A classifier answering `confidence`.
+    pub fn new(confidence: f32) -> FixedClassifier {
+        FixedClassifier { confidence: Mutex::new(confidence), seen: Mutex::new(Vec::new()) }
+    }
+}
+
+#[async_trait]
+impl crate::moderation::Classifier for FixedClassifier {
+    fn provider(&self) -> crate::moderation::ModerationProvider {
+        crate::moderation::ModerationProvider::Local
+    }
+
+    fn model(&self) -> crate::moderation::ModerationModel {
+        crate::moderation::ModerationModel { name: "fixed".into(), sha256: None }
+    }
+
+    fn input_box(&self) -> u32 {
+        256
+    }
+
+    async fn classify(
+        &self,
+        image: image::RgbImage,
+    ) -> Result<Vec<crate::moderation::ModerationLabel>, crate::JobError> {
+        lock(&self.seen).push(image.dimensions());
+        let confidence = *lock(&self.confidence);
+        Ok(vec![crate::moderation::ModerationLabel { name: "nsfw".into(), confidence }])
+    }
+}
+
 /// Every port in memory except, optionally, the assets table: [`MemoryPipeline::new`] keeps it in
 /// memory too, [`MemoryPipeline::with_repository`] takes a real one (DynamoDB Local in
 /// `aws-adapters`' tests) so the same scenarios run on both.
@@ -587,6 +660,7 @@ impl<R: AssetRepository + 'static> MemoryPipeline<R> {
             settings: Arc::new(settings),
             video: None,
             images: ImageDecoders::default(),
+            classifier: None,
         };
         MemoryPipeline { objects, assets, queue, events, clock, metrics, services }
     }
@@ -619,6 +693,15 @@ impl<R: AssetRepository + 'static> MemoryPipeline<R> {
             Ok(Some(asset)) => asset,
             other => panic!("no asset for {bucket}/{key}: {other:?}"),
         }
+    }
+
+    /// The same pipeline with `classifier` moderating.
+    pub fn with_classifier(
+        mut self,
+        classifier: Arc<dyn crate::moderation::Classifier>,
+    ) -> MemoryPipeline<R> {
+        self.services.classifier = Some(classifier);
+        self
     }
 
     /// The same pipeline with `video` running the video jobs.

@@ -12,8 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::{MemoryPipeline, s3_event_body};
+use super::{FixedClassifier, MemoryPipeline, s3_event_body};
 use crate::model::{AssetId, AssetStatus, DerivativeRole, JobKind, JobState, JobStatus};
+use crate::moderation::{ModerationDecision, ModerationSettings};
+use crate::ports::FLAGGED_TAG;
 use crate::ports::{AssetRepository, Claim, JobMessage, JobResult};
 use crate::sequencer::Sequencer;
 use crate::time::Timestamp;
@@ -38,7 +40,8 @@ macro_rules! scenario_tests {
             a_failed_publish_is_republished_once,
             corrupt_and_unknown_files_fail_with_their_code_and_are_not_retried,
             one_reconcile_run_recovers_what_events_missed_and_a_second_changes_nothing,
-            service_failures_are_retried_and_the_job_released
+            service_failures_are_retried_and_the_job_released,
+            moderation_records_a_decision_and_a_flagged_assets_derivatives_are_tagged
         );
     };
     (@each $repository:expr; $($scenario:ident),+) => {
@@ -214,7 +217,7 @@ pub async fn a_job_whose_process_died_before_completing_the_upload_is_completed_
     let claim = repository.claim_job(&last.asset_id, &last.sequencer, last.job, now, now).await;
     assert!(matches!(claim, Ok(Claim::Claimed(_))), "{claim:?}");
     let state = JobState { status: JobStatus::Done, attempts: 1, ..JobState::pending() };
-    let result = JobResult { state, metadata: None, sha256: None };
+    let result = JobResult { state, metadata: None, sha256: None, moderation: None };
     let finished = repository.finish_job(&last.asset_id, &last.sequencer, last.job, result, now).await;
     assert!(matches!(finished, Ok(Some(_))), "{finished:?}");
     assert_eq!(pipeline.asset(UPLOADS, "a.jpg").await.status, AssetStatus::Processing, "not completed yet");
@@ -333,7 +336,7 @@ pub async fn a_removal_during_a_job_discards_the_jobs_result<R: AssetRepository 
     repository.record_progress(id, sequencer, job, 50, now).await.expect("progress refused quietly");
     repository.release_job(id, sequencer, job, None, false, now).await.expect("release refused quietly");
     let state = JobState { status: JobStatus::Done, attempts: 1, ..JobState::pending() };
-    let result = JobResult { state, metadata: None, sha256: None };
+    let result = JobResult { state, metadata: None, sha256: None, moderation: None };
     let finished = repository.finish_job(id, sequencer, job, result, now).await.expect("answered");
     assert_eq!(finished, None, "the result of a removed upload is discarded");
     assert_eq!(pipeline.asset(UPLOADS, "a.jpg").await, deleted, "nothing written after the removal");
@@ -461,7 +464,7 @@ where
             repository.claim_job(&message.asset_id, &message.sequencer, message.job, now, lease).await;
         assert!(matches!(claim, Ok(Claim::Claimed(_))), "{claim:?}");
         let state = JobState { status: JobStatus::Failed, attempts: 1, ..JobState::pending() };
-        let result = JobResult { state, metadata: None, sha256: None };
+        let result = JobResult { state, metadata: None, sha256: None, moderation: None };
         repository
             .finish_job(&message.asset_id, &message.sequencer, message.job, result, now)
             .await
@@ -498,4 +501,67 @@ where
     assert!(pipeline.queue.drain().is_empty());
     assert_eq!(pipeline.events.events().len(), 5);
     assert_eq!(pipeline.metrics.reconciled(), vec![early, report, again], "each run's counts are recorded");
+}
+
+/// With moderation on, images get a moderate job whose record lands on the asset. An allowed
+/// asset's event is `Asset Ready` and its derivatives are untouched; a flagged asset still
+/// completes (`ready`), its event is `Asset Flagged` and each derivative is tagged
+/// `moderation=flagged`. A corrupt image fails its moderate job with the decoder's code.
+pub async fn moderation_records_a_decision_and_a_flagged_assets_derivatives_are_tagged<R>(assets: Arc<R>)
+where
+    R: AssetRepository + 'static,
+{
+    let classifier = Arc::new(FixedClassifier::new(0.3));
+    let pipeline = MemoryPipeline::with_repository(assets, |settings| {
+        settings.moderation = Some(ModerationSettings { threshold: 0.8, video_frames: 5 });
+    })
+    .with_classifier(classifier.clone());
+
+    pipeline.upload("allowed.jpg", photo(), "01").await;
+    let ran: Vec<JobKind> = pipeline.run_queued_jobs().await.iter().map(|m| m.job).collect();
+    assert_eq!(ran, [JobKind::Thumbnail, JobKind::Metadata, JobKind::Moderate]);
+    let asset = pipeline.asset(UPLOADS, "allowed.jpg").await;
+    assert_eq!(asset.status, AssetStatus::Ready);
+    let moderation = asset.moderation.clone().expect("a moderation record");
+    assert_eq!(moderation.decision, ModerationDecision::Allowed);
+    assert_eq!((moderation.labels.len(), moderation.labels[0].confidence), (1, 0.3));
+    assert_eq!((moderation.frames, moderation.threshold), (1, 0.8));
+    // The 4:3 photo, handed over upright and fitted in the classifier's 256 px box.
+    assert_eq!(classifier.seen.lock().map(|seen| seen.clone()).unwrap_or_default(), [(256, 192)]);
+    for derivative in asset.derivatives() {
+        assert!(pipeline.objects.tags("derivatives", &derivative.key).is_empty(), "{}", derivative.key);
+    }
+    let events = pipeline.events.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].detail_type(), "Asset Ready");
+    assert_eq!(events[0].moderation.as_ref().map(|m| m.decision), Some(ModerationDecision::Allowed));
+
+    if let Ok(mut confidence) = classifier.confidence.lock() {
+        *confidence = 0.93;
+    }
+    pipeline.upload("flagged.jpg", photo(), "01").await;
+    pipeline.run_queued_jobs().await;
+    let asset = pipeline.asset(UPLOADS, "flagged.jpg").await;
+    assert_eq!(asset.status, AssetStatus::Ready, "a flagged asset still completes");
+    assert_eq!(asset.moderation.as_ref().map(|m| m.decision), Some(ModerationDecision::Flagged));
+    assert_eq!(asset.derivatives().count(), 2);
+    let (name, value) = FLAGGED_TAG;
+    for derivative in asset.derivatives() {
+        let tags = pipeline.objects.tags("derivatives", &derivative.key);
+        assert_eq!(tags, [(name.to_owned(), value.to_owned())], "{}", derivative.key);
+    }
+    let events = pipeline.events.events();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].detail_type(), "Asset Flagged");
+
+    pipeline
+        .upload("broken.jpg", data("media-core/tests/data/bad/truncated-photo-camera-600.jpg"), "01")
+        .await;
+    pipeline.run_queued_jobs().await;
+    let broken = pipeline.asset(UPLOADS, "broken.jpg").await;
+    assert_eq!(broken.status, AssetStatus::Failed);
+    let moderate = &broken.jobs[&JobKind::Moderate];
+    assert_eq!(moderate.status, JobStatus::Failed);
+    assert_eq!(moderate.error.as_ref().map(|e| e.code.as_str()), Some("corrupt-input"));
+    assert_eq!(broken.moderation, None);
 }

@@ -4,7 +4,7 @@ use tracing::info;
 
 use crate::error::JobError;
 use crate::model::{Asset, AssetStatus};
-use crate::ports::AssetEvent;
+use crate::ports::{AssetEvent, FLAGGED_TAG};
 use crate::services::Services;
 
 /// Records `status` as the final status of `asset`'s current upload and publishes its completion
@@ -19,6 +19,18 @@ pub(crate) async fn complete_asset(
     let now = services.clock.now();
     if !services.assets.complete(&asset.id, sequencer, status, asset.error.as_ref(), now).await? {
         return Ok(());
+    }
+    let flagged = asset.moderation.as_ref().is_some_and(|moderation| moderation.is_flagged());
+    if flagged {
+        // Before the event: whoever reacts to `Asset Flagged` finds the derivatives tagged. Every
+        // object under the prefix, HLS segments included (they are not recorded one by one).
+        let (name, value) = FLAGGED_TAG;
+        let bucket = &services.settings.derivatives_bucket;
+        let prefix = asset.id.derivatives_prefix();
+        if let Err(error) = services.objects.tag_prefix(bucket, &prefix, name, value).await {
+            services.assets.reopen_completion(&asset.id, sequencer).await?;
+            return Err(error.into());
+        }
     }
     let event = AssetEvent {
         asset_id: asset.id.clone(),
@@ -35,12 +47,13 @@ pub(crate) async fn complete_asset(
             .chain(asset.jobs.values().filter_map(|job| job.error.as_ref()))
             .cloned()
             .collect(),
+        moderation: asset.moderation.clone(),
     };
     if let Err(error) = services.events.publish(&event).await {
         services.assets.reopen_completion(&asset.id, sequencer).await?;
         return Err(error.into());
     }
     let latency_ms = now.millis_since(asset.source.received_at);
-    info!(%status, derivatives = event.derivatives.len(), latency_ms, "asset completed");
+    info!(%status, flagged, derivatives = event.derivatives.len(), latency_ms, "asset completed");
     Ok(())
 }

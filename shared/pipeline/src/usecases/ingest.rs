@@ -52,7 +52,8 @@ pub(crate) async fn ingest_upload(
     let format = sniff(&head);
     let kind = format.map_or(MediaKind::Unknown, |format| format.kind());
     let now = services.clock.now();
-    let jobs = JobKind::for_media(kind).iter().map(|&job| (job, JobState::pending())).collect();
+    let moderate = services.settings.moderation.is_some();
+    let jobs = JobKind::for_media(kind, moderate).into_iter().map(|job| (job, JobState::pending())).collect();
     let (status, error) = match format {
         None => (
             AssetStatus::Failed,
@@ -81,6 +82,7 @@ pub(crate) async fn ingest_upload(
         error,
         metadata: None,
         sha256: None,
+        moderation: None,
         completed_sequencer: None,
         created_at: now,
         updated_at: now,
@@ -138,6 +140,7 @@ async fn ingest_removal(services: &Services, id: AssetId, event: &ObjectEvent) -
         jobs: Default::default(),
         metadata: None,
         sha256: None,
+        moderation: None,
         completed_sequencer: None,
         created_at: now,
         updated_at: now,

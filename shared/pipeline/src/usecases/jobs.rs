@@ -11,7 +11,7 @@ use crate::ports::{Claim, JobMessage, JobMetrics, JobResult};
 use crate::services::Services;
 use crate::time::Timestamp;
 use crate::usecases::completion::complete_asset;
-use crate::usecases::{metadata, thumbnail};
+use crate::usecases::{metadata, moderate, thumbnail};
 
 /// Handles one message of the `expected` job kind's queue. `deadline` is when the caller must
 /// have returned (Lambda's), `None` in worker mode.
@@ -77,6 +77,7 @@ async fn run_job(
     let output = match job {
         JobKind::Thumbnail => thumbnail::run(services, message).await,
         JobKind::Metadata => metadata::run(services, message).await,
+        JobKind::Moderate => moderate::run(services, message).await,
         JobKind::Transcode => match services.video() {
             Ok(video) => video.transcode(services, message, deadline).await,
             Err(error) => Err(error),
@@ -111,9 +112,9 @@ async fn run_job(
             info!("sent to the long-job queue for worker mode");
             return Ok(());
         }
-        Ok(JobOutput::Done { derivatives, metadata, sha256 }) => {
+        Ok(JobOutput::Done { derivatives, metadata, sha256, moderation }) => {
             state.derivatives = derivatives;
-            JobResult { state, metadata, sha256 }
+            JobResult { state, metadata, sha256, moderation: moderation.map(|boxed| *boxed) }
         }
         Err(error) if error.is_retryable() => {
             warn!(%error, code = error.code(), "job failed; it will be retried");
@@ -126,7 +127,7 @@ async fn run_job(
             warn!(code = %failure.code, message = %failure.message, "job failed permanently");
             state.status = JobStatus::Failed;
             state.error = Some(failure);
-            JobResult { state, metadata: None, sha256: None }
+            JobResult { state, metadata: None, sha256: None, moderation: None }
         }
     };
     let written: Vec<String> = result.state.derivatives.iter().map(|d| d.key.clone()).collect();

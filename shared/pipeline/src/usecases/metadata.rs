@@ -30,7 +30,12 @@ pub(crate) async fn run(services: &Services, message: &JobMessage) -> Result<Job
             )));
         }
     };
-    Ok(JobOutput::Done { derivatives: Vec::new(), metadata: Some(metadata), sha256: Some(sha256) })
+    Ok(JobOutput::Done {
+        derivatives: Vec::new(),
+        metadata: Some(metadata),
+        sha256: Some(sha256),
+        moderation: None,
+    })
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<serde_json::Value, JobError> {

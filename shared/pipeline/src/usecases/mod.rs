@@ -4,6 +4,7 @@ mod completion;
 mod ingest;
 mod jobs;
 mod metadata;
+mod moderate;
 mod reconcile;
 mod thumbnail;
 

@@ -36,5 +36,5 @@ pub(crate) async fn run(services: &Services, message: &JobMessage) -> Result<Job
             duration_seconds: None,
         });
     }
-    Ok(JobOutput::Done { derivatives, metadata: None, sha256: None })
+    Ok(JobOutput::Done { derivatives, metadata: None, sha256: None, moderation: None })
 }
