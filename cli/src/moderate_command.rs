@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use media_core::{ImageDecoders, Limits, MediaKind, SNIFF_LEN};
-use moderation_local::{MODEL_NAME, MODEL_SHA256, NSFW_LABEL, OpenNsfw, RESIZE, model_path_from_env};
+use moderation_local::{INPUT_BOX, MODEL_NAME, MODEL_SHA256, NSFW_LABEL, OpenNsfw, model_path_from_env};
 use pipeline::moderation::{
     Moderation, ModerationDecision, ModerationLabel, ModerationModel, ModerationProvider, ModerationSettings,
 };
@@ -128,7 +128,7 @@ pub fn moderate_image(
 ) -> Result<Moderation, (&'static str, String)> {
     let started = Instant::now();
     let picture =
-        images.render_upright(bytes, &Limits::default(), RESIZE).map_err(|e| (e.code(), e.to_string()))?;
+        images.render_upright(bytes, &Limits::default(), INPUT_BOX).map_err(|e| (e.code(), e.to_string()))?;
     classify(model, &[picture], threshold, started)
 }
 
@@ -143,7 +143,7 @@ pub fn moderate_video(
         .map_err(|e| (e.code(), e.to_string()))?;
     let count = ModerationSettings::default().video_frames as usize;
     let stills =
-        media_video::extract_stills(path, &probe, count, RESIZE).map_err(|e| (e.code(), e.to_string()))?;
+        media_video::extract_stills(path, &probe, count, INPUT_BOX).map_err(|e| (e.code(), e.to_string()))?;
     let pictures: Vec<_> = stills.into_iter().map(|still| still.image).collect();
     classify(model, &pictures, threshold, started)
 }

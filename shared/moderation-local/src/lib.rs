@@ -35,6 +35,12 @@ pub const MODEL_NAME: &str = "open_nsfw";
 pub const MODEL_FILE: &str = "open-nsfw.onnx";
 /// The script that fetches the right model, named by every error about a missing or wrong one.
 pub const FETCH_SCRIPT: &str = "scripts/fetch-model.sh ~/.cache/mediaflow/models";
+/// The box a picture is decoded into before [`preprocess`]: open_nsfw squashes every picture to
+/// 256×256, so the picture must hold 256 pixels on its *short* side, which a 512 px box gives up to
+/// a 2:1 aspect ratio. A 256 px box would hand a 4:3 photo over at 256×192 and the squash would
+/// stretch it back up, blurring what the model was trained to see sharp. (A 12 MP JPEG still
+/// decodes at 1/8 scale, 504×378, for either box.)
+pub const INPUT_BOX: u32 = 2 * RESIZE;
 /// The only label open_nsfw reports: the probability that the picture is not safe for work.
 pub const NSFW_LABEL: &str = "nsfw";
 
@@ -218,9 +224,9 @@ impl Classifier for LocalClassifier {
         ModerationModel { name: MODEL_NAME.into(), sha256: Some(MODEL_SHA256.into()) }
     }
 
-    /// open_nsfw squashes every picture to 256×256 first: a larger decode buys nothing.
+    /// [`INPUT_BOX`]: enough for the squash to 256×256 to only ever shrink.
     fn input_box(&self) -> u32 {
-        RESIZE
+        INPUT_BOX
     }
 
     async fn classify(&self, image: RgbImage) -> Result<Vec<ModerationLabel>, JobError> {
