@@ -8,9 +8,10 @@ For every ``AWS::Serverless::Function`` whose ``CodeUri`` is a local path (``../
 the last path component is the function's build name: ``<lambda-dir>/<name>/bootstrap`` is zipped
 (reproducibly, executable bit kept), uploaded to the bucket ``mediaflow-artifacts`` and the CodeUri
 rewritten to ``s3://mediaflow-artifacts/<name>-<sha256>.zip``. The stack is then created or updated
-(capabilities IAM, NAMED_IAM, AUTO_EXPAND) and waited for; ``ReservedConcurrentExecutions`` is applied
-with PutFunctionConcurrency (LocalStack's CloudFormation ignores it); the stack outputs are printed as
-JSON and written to ``<repo>/.localstack/stack-outputs.json``.
+(capabilities IAM, NAMED_IAM, AUTO_EXPAND; a template over CloudFormation's 51,200-byte TemplateBody
+limit goes through that bucket as a TemplateURL, as ``sam deploy`` does) and waited for;
+``ReservedConcurrentExecutions`` is applied with PutFunctionConcurrency (LocalStack's CloudFormation
+ignores it); the stack outputs are printed as JSON and written to ``<repo>/.localstack/stack-outputs.json``.
 
 Exit code 0 on CREATE_COMPLETE / UPDATE_COMPLETE / "No updates are to be performed", 1 otherwise.
 """
@@ -206,8 +207,12 @@ def unchanged(cfn, stack: str, body: str, params: list[dict], template: dict) ->
     return all(have.get(k) == v for k, v in wanted.items())
 
 
-def deploy_stack(cfn, stack: str, body: str, params: list[dict], timeout: float, template: dict) -> bool:
-    """Create or update; True when something changed or was created, raises SystemExit on failure."""
+def deploy_stack(
+    cfn, stack: str, body: str, params: list[dict], timeout: float, template: dict,
+    template_url: str | None = None,
+) -> bool:
+    """Create or update (from ``template_url`` when given, else from ``body``); True when something
+    changed or was created, raises SystemExit on failure."""
     started = time.time()
     status = stack_status(cfn, stack)
     if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED"):
@@ -221,7 +226,8 @@ def deploy_stack(cfn, stack: str, body: str, params: list[dict], timeout: float,
         if status == "DELETE_COMPLETE":
             status = None
 
-    common = dict(StackName=stack, TemplateBody=body, Parameters=params, Capabilities=CAPABILITIES)
+    source = dict(TemplateURL=template_url) if template_url else dict(TemplateBody=body)
+    common = dict(StackName=stack, Parameters=params, Capabilities=CAPABILITIES, **source)
     if status is None or status == "DELETE_COMPLETE":
         log(f"creating stack {stack}")
         cfn.create_stack(**common)
@@ -376,13 +382,21 @@ def main(argv=None) -> int:
 
     template = load_template(args.template)
     upload_functions(template, args.lambda_dir.resolve(), s3, args.bucket)
-    # Compact: CloudFormation takes at most 51,200 bytes of TemplateBody (the YAML's comments and an
-    # indented dump would not fit; `sam deploy` uploads larger templates to S3 instead).
+    # Compact: CloudFormation takes at most 51,200 bytes of TemplateBody. A larger template goes
+    # through S3 as a TemplateURL (at most 1 MB), as `sam deploy` does; LocalStack reads it from its S3.
     body = json.dumps(template, separators=(",", ":"), default=str)
+    template_url = None
     if len(body) > 51_200:
-        raise SystemExit(f"[deploy] the template is {len(body)} bytes as JSON, over CloudFormation's 51,200")
+        data = body.encode()
+        if len(data) > 1_048_576:
+            raise SystemExit(f"[deploy] the template is {len(data)} bytes as JSON, over CloudFormation's 1 MB")
+        key = f"templates/{args.stack}-{hashlib.sha256(data).hexdigest()}.json"
+        ensure_bucket(s3, args.bucket)
+        s3.put_object(Bucket=args.bucket, Key=key, Body=data)
+        template_url = f"{args.endpoint_url.rstrip('/')}/{args.bucket}/{key}"
+        log(f"template ({len(data)} bytes) -> {template_url}")
     stack_params = [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()]
-    deploy_stack(cfn, args.stack, body, stack_params, args.timeout, template)
+    deploy_stack(cfn, args.stack, body, stack_params, args.timeout, template, template_url)
     apply_reserved_concurrency(template, params, cfn, lam, args.stack)
 
     stack = cfn.describe_stacks(StackName=args.stack)["Stacks"][0]

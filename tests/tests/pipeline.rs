@@ -370,7 +370,10 @@ async fn asset_with_pending_job(
         metadata: None,
         sha256: None,
         moderation: None,
+        ingest: None,
+        cost: None,
         completed_sequencer: None,
+        completed_at: None,
         created_at: now,
         updated_at: now,
     };

@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use media_core::OutputFormat;
 pub use pipeline::config::ConfigError;
 use pipeline::config::{parse_list, parse_number};
+use pipeline::cost::Prices;
 use pipeline::moderation::{ModerationProvider, ModerationSettings};
 use pipeline::ports::JobQueueName;
 use pipeline::{JobKind, Settings};
@@ -137,6 +138,10 @@ impl Config {
                 moderation_settings.video_frames = parse_number("MEDIAFLOW_MODERATION_VIDEO_FRAMES", &value)?;
             }
             settings.moderation = Some(moderation_settings);
+        }
+        settings.prices = Prices::from_lookup(&lookup)?;
+        if let Some(value) = lookup("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") {
+            settings.lambda_memory_mb = Some(parse_number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &value)?);
         }
         Ok(Config {
             table: lookup("ASSETS_TABLE").unwrap_or_else(|| "mediaflow-assets".into()),

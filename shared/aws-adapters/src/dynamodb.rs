@@ -14,9 +14,11 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity, ReturnValue};
+use pipeline::cost::Cost;
 use pipeline::ports::{AssetRepository, Claim, JobResult, Recorded};
 use pipeline::time::Timestamp;
+use pipeline::usage::{self, Attempt};
 use pipeline::{
     Asset, AssetId, AssetStatus, Failure, JobKind, JobStatus, PortError, PortErrorKind, Sequencer,
 };
@@ -30,7 +32,8 @@ pub const SHA256_INDEX: &str = "by-sha256";
 
 /// The top-level attributes an asset item may lack (`Option`s serialised only when set): a
 /// re-upload removes those its new record does not have.
-const OPTIONAL_ATTRIBUTES: [&str; 5] = ["error", "metadata", "sha256", "moderation", "completed_sequencer"];
+const OPTIONAL_ATTRIBUTES: [&str; 8] =
+    ["error", "metadata", "sha256", "moderation", "ingest", "cost", "completed_sequencer", "completed_at"];
 
 /// The assets table.
 #[derive(Debug, Clone)]
@@ -60,6 +63,25 @@ fn asset_from(operation: &'static str, item: Item) -> Result<Asset, PortError> {
     serde_dynamo::from_item(item).map_err(|error| {
         PortError::new(operation, PortErrorKind::Rejected, format!("unreadable asset item: {error}"))
     })
+}
+
+/// Counts a write in the current attempt's ledger with the units DynamoDB reported; a write whose
+/// condition failed reports none but is billed at least one unit.
+fn count_write(capacity: Option<&ConsumedCapacity>) {
+    let units = capacity.and_then(|capacity| capacity.capacity_units).unwrap_or(1.0);
+    usage::count(|requests| {
+        requests.dynamodb_writes += 1;
+        requests.dynamodb_write_units += units;
+    });
+}
+
+/// Counts a read (a GetItem, or one page of a Query) with the units DynamoDB reported.
+fn count_read(capacity: Option<&ConsumedCapacity>) {
+    let units = capacity.and_then(|capacity| capacity.capacity_units).unwrap_or(1.0);
+    usage::count(|requests| {
+        requests.dynamodb_reads += 1;
+        requests.dynamodb_read_units += units;
+    });
 }
 
 impl DynamoAssetRepository {
@@ -94,11 +116,17 @@ impl DynamoAssetRepository {
         operation: &'static str,
         update: UpdateItemFluentBuilder,
     ) -> Result<Option<Item>, PortError> {
-        match update.send().await {
-            Ok(output) => Ok(Some(output.attributes.unwrap_or_default())),
+        match update.return_consumed_capacity(ReturnConsumedCapacity::Total).send().await {
+            Ok(output) => {
+                count_write(output.consumed_capacity());
+                Ok(Some(output.attributes.unwrap_or_default()))
+            }
             // A job path that does not exist (the asset moved on to an upload of another kind)
             // fails like a condition: the write does not apply.
-            Err(error) if is_conditional_check_failed(&error) || is_invalid_document_path(&error) => Ok(None),
+            Err(error) if is_conditional_check_failed(&error) || is_invalid_document_path(&error) => {
+                count_write(None);
+                Ok(None)
+            }
             Err(error) => Err(port_error(operation, error)),
         }
     }
@@ -110,9 +138,11 @@ impl DynamoAssetRepository {
             .table_name(&self.table)
             .key("id", s(id.as_str()))
             .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(|e| port_error("dynamodb:GetItem", e))?;
+        count_read(output.consumed_capacity());
         output.item.map(|item| asset_from("dynamodb:GetItem", item)).transpose()
     }
 
@@ -139,13 +169,15 @@ impl DynamoAssetRepository {
     /// The first `limit` items of `query`, across pages.
     async fn first_items(query: QueryFluentBuilder, limit: usize) -> Result<Vec<Item>, PortError> {
         let mut items = Vec::new();
-        let mut pages = query.into_paginator().items().send();
+        let query = query.return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let mut pages = query.into_paginator().send();
         while items.len() < limit {
-            match pages.next().await {
-                Some(item) => items.push(item.map_err(|e| port_error("dynamodb:Query", e))?),
-                None => break,
-            }
+            let Some(page) = pages.next().await else { break };
+            let page = page.map_err(|e| port_error("dynamodb:Query", e))?;
+            count_read(page.consumed_capacity());
+            items.extend(page.items.unwrap_or_default());
         }
+        items.truncate(limit);
         Ok(items)
     }
 }
@@ -191,9 +223,15 @@ impl AssetRepository for DynamoAssetRepository {
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
-        match update.update_expression(expression).send().await {
-            Ok(_) => Ok(Recorded::Applied),
+        let update =
+            update.update_expression(expression).return_consumed_capacity(ReturnConsumedCapacity::Total);
+        match update.send().await {
+            Ok(output) => {
+                count_write(output.consumed_capacity());
+                Ok(Recorded::Applied)
+            }
             Err(error) if is_conditional_check_failed(&error) => {
+                count_write(None);
                 self.duplicate_or_stale(&asset.id, &asset.source.sequencer).await
             }
             Err(error) => Err(port_error("dynamodb:UpdateItem", error)),
@@ -204,11 +242,13 @@ impl AssetRepository for DynamoAssetRepository {
         &self,
         id: &AssetId,
         sequencer: &Sequencer,
+        ingest: &Attempt,
         now: Timestamp,
     ) -> Result<(), PortError> {
         let update = self
             .update(id)
-            .update_expression("SET #status = :processing, updated_at = :now")
+            .update_expression("SET #status = :processing, ingest = :ingest, updated_at = :now")
+            .expression_attribute_values(":ingest", value("dynamodb:UpdateItem", ingest)?)
             .condition_expression("#source.#seq = :seq AND #status = :received")
             .expression_attribute_values(":seq", s(sequencer.as_str()))
             .expression_attribute_values(":processing", s(AssetStatus::Processing.as_str()))
@@ -224,10 +264,14 @@ impl AssetRepository for DynamoAssetRepository {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(id)");
+            .condition_expression("attribute_not_exists(id)")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
         match put.send().await {
-            Ok(_) => return Ok(Recorded::Applied),
-            Err(error) if is_conditional_check_failed(&error) => {}
+            Ok(output) => {
+                count_write(output.consumed_capacity());
+                return Ok(Recorded::Applied);
+            }
+            Err(error) if is_conditional_check_failed(&error) => count_write(None),
             Err(error) => return Err(port_error("dynamodb:PutItem", error)),
         }
         let sequencer = &tombstone.source.sequencer;
@@ -313,15 +357,25 @@ impl AssetRepository for DynamoAssetRepository {
         job: JobKind,
         error: Option<&Failure>,
         sent_to_worker: bool,
-        now: Timestamp,
+        attempt: &Attempt,
     ) -> Result<(), PortError> {
-        let mut set = vec!["#jobs.#job.#st = :pending", "updated_at = :now"];
+        let now = attempt.ended_at;
+        let mut set = vec![
+            "#jobs.#job.#st = :pending",
+            "#jobs.#job.history = list_append(if_not_exists(#jobs.#job.history, :none), :attempt)",
+            "updated_at = :now",
+        ];
         let mut update = self
             .update_job(id, sequencer, job)
             .condition_expression("#source.#seq = :seq AND #status <> :deleted AND #jobs.#job.#st = :running")
             .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
             .expression_attribute_values(":pending", s("pending"))
             .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(
+                ":attempt",
+                AttributeValue::L(vec![value("dynamodb:UpdateItem", attempt)?]),
+            )
             .expression_attribute_values(":now", s(now.to_string()));
         if let Some(error) = error {
             set.push("#jobs.#job.#error = :error");
@@ -381,10 +435,12 @@ impl AssetRepository for DynamoAssetRepository {
         sequencer: &Sequencer,
         status: AssetStatus,
         error: Option<&Failure>,
+        cost: &Cost,
         now: Timestamp,
     ) -> Result<bool, PortError> {
         let mut update = self
             .update(id)
+            .expression_attribute_values(":cost", value("dynamodb:UpdateItem", cost)?)
             .condition_expression(
                 "#source.#seq = :seq AND #status <> :deleted AND \
                  (attribute_not_exists(completed_sequencer) OR completed_sequencer <> :seq)",
@@ -396,9 +452,13 @@ impl AssetRepository for DynamoAssetRepository {
         let expression = match error {
             Some(error) => {
                 update = update.expression_attribute_values(":error", value("dynamodb:UpdateItem", error)?);
-                "SET #status = :final, completed_sequencer = :seq, updated_at = :now, #error = :error"
+                "SET #status = :final, completed_sequencer = :seq, completed_at = :now, cost = :cost, \
+                 updated_at = :now, #error = :error"
             }
-            None => "SET #status = :final, completed_sequencer = :seq, updated_at = :now REMOVE #error",
+            None => {
+                "SET #status = :final, completed_sequencer = :seq, completed_at = :now, cost = :cost, \
+                 updated_at = :now REMOVE #error"
+            }
         };
         let update = update.expression_attribute_names("#error", "error").update_expression(expression);
         Ok(self.conditional("dynamodb:UpdateItem", update).await?.is_some())

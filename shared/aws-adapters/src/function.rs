@@ -9,7 +9,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use clap::Parser;
 use lambda_runtime::{LambdaEvent, service_fn};
 use media_core::ImageDecoders;
-use pipeline::batch::{batch_messages, batch_response, handle_batch};
+use pipeline::batch::{Delivery, batch_messages, batch_response, handle_batch};
 use pipeline::moderation::Classifier;
 use pipeline::time::SystemClock;
 use pipeline::worker::{WorkerOptions, run_worker};
@@ -95,9 +95,15 @@ pub async fn run_with_classifier(
     images: ImageDecoders,
     classifier: Option<ClassifierFromEnv>,
 ) -> Result<(), lambda_runtime::Error> {
+    pipeline::usage::process_started();
     crate::telemetry::init();
     let args = Args::parse();
-    let config = Config::from_env()?;
+    let mut config = Config::from_env()?;
+    if args.mode.is_some() {
+        // Worker mode runs on instances paid for by the hour: its attempts are not billed by the
+        // GB-second, whatever the environment copied from a function says.
+        config.settings.lambda_memory_mb = None;
+    }
     let video = video.map(|from_env| from_env()).transpose()?;
     let sdk = crate::sdk_config().await;
     let classifier = match classifier {
@@ -122,9 +128,9 @@ pub async fn run_with_classifier(
         Some(Mode::Worker { queue_url, concurrency }) => {
             let source = Arc::new(SqsMessageSource::new(aws_sdk_sqs::Client::new(&sdk), queue_url));
             let options = WorkerOptions { concurrency, ..WorkerOptions::default() };
-            let handler = move |body: String| {
+            let handler = move |delivery: Delivery| {
                 let services = services.clone();
-                async move { dispatch(function, &services, &body, None).await }
+                async move { dispatch(function, &services, &delivery, None).await }
             };
             run_worker(source, options, handler, shutdown_signal()).await?;
             Ok(())
@@ -141,9 +147,9 @@ async fn handle_lambda_batch(
     let deadline = event.context.deadline();
     let span =
         info_span!("batch", request_id = %event.context.request_id, records = event.payload.records.len());
-    let retries = handle_batch(batch_messages(event.payload), |body| {
+    let retries = handle_batch(batch_messages(event.payload), |delivery| {
         let services = services.clone();
-        async move { dispatch(function, &services, &body, Some(deadline)).await }
+        async move { dispatch(function, &services, &delivery, Some(deadline)).await }
     })
     .instrument(span.clone())
     .await;
@@ -163,16 +169,16 @@ async fn handle_lambda_batch(
     batch_response(&retries)
 }
 
-/// Handles one message body as `function` does.
+/// Handles one message as `function` does.
 pub async fn dispatch(
     function: Function,
     services: &Services,
-    body: &str,
+    delivery: &Delivery,
     deadline: Option<SystemTime>,
 ) -> Result<(), JobError> {
     match function {
-        Function::Ingest => pipeline::handle_ingest_message(services, body).await,
-        Function::Job(job) => pipeline::handle_job_message(services, job, body, deadline).await,
+        Function::Ingest => pipeline::handle_ingest_message(services, delivery).await,
+        Function::Job(job) => pipeline::handle_job_message(services, job, delivery, deadline).await,
     }
 }
 

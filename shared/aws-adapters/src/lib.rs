@@ -16,6 +16,7 @@ pub mod function;
 #[cfg(feature = "rekognition")]
 pub mod rekognition;
 mod s3;
+mod s3_requests;
 mod sqs;
 pub mod stack;
 pub mod telemetry;
@@ -35,8 +36,13 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 }
 
 /// An S3 client for `sdk`: path-style addressing when an endpoint override (LocalStack, MinIO) is
-/// set, since virtual-host names such as `bucket.localhost` do not resolve there.
+/// set, since virtual-host names such as `bucket.localhost` do not resolve there. Its requests
+/// count in the running attempt's ledger (`pipeline::usage`).
 pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     let path_style = sdk.endpoint_url().is_some() || std::env::var_os("MEDIAFLOW_S3_PATH_STYLE").is_some();
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(path_style).build())
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(path_style)
+        .interceptor(s3_requests::CountRequests)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
 }

@@ -10,6 +10,7 @@ use aws_sdk_sqs::types::{
     MessageSystemAttributeName, MessageSystemAttributeNameForSends, MessageSystemAttributeValue,
     QueueAttributeName,
 };
+use pipeline::batch::Delivery;
 use pipeline::ports::{JobMessage, JobQueue, JobQueueName, MessageSource, ReceivedMessage};
 use pipeline::{PortError, PortErrorKind};
 
@@ -84,6 +85,8 @@ impl MessageSource for SqsMessageSource {
             .max_number_of_messages(max.clamp(1, 10) as i32)
             .wait_time_seconds(wait.as_secs().min(20) as i32)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .message_system_attribute_names(MessageSystemAttributeName::AwsTraceHeader)
             .send()
             .await
             .map_err(|e| port_error("sqs:ReceiveMessage", e))?;
@@ -92,19 +95,11 @@ impl MessageSource for SqsMessageSource {
             .unwrap_or_default()
             .into_iter()
             .filter_map(|message| {
-                let receive_count = message
-                    .attributes()
-                    .and_then(|attributes| {
-                        attributes.get(&MessageSystemAttributeName::ApproximateReceiveCount)
-                    })
-                    .and_then(|count| count.parse().ok())
-                    .unwrap_or(1);
-                Some(ReceivedMessage {
-                    id: message.message_id?,
-                    receipt: message.receipt_handle?,
-                    body: message.body.unwrap_or_default(),
-                    receive_count,
-                })
+                let attributes = message.attributes.unwrap_or_default();
+                let delivery = Delivery::from_sqs(message.body.unwrap_or_default(), |name| {
+                    attributes.get(&MessageSystemAttributeName::from(name)).map(String::as_str)
+                });
+                Some(ReceivedMessage { id: message.message_id?, receipt: message.receipt_handle?, delivery })
             })
             .collect())
     }

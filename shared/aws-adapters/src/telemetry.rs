@@ -27,9 +27,10 @@ pub fn init() {
     let _ = if json { builder.json().try_init() } else { builder.try_init() };
 }
 
-/// [`Metrics`] as CloudWatch Embedded Metric Format lines on stdout: per job `Processed`, `Failed`,
-/// `DurationMs`, `BytesIn`, `BytesOut`, by `Job` and by `Job` and `Outcome` (`ok` or the error
-/// code); per reconciler run its counts (`JobsRequeued`, `UploadsIngested`, ...).
+/// [`Metrics`] as CloudWatch Embedded Metric Format lines on stdout: per job attempt `Processed`,
+/// `Failed`, `DurationMs`, `BytesIn`, `BytesOut` and `CostUsd`, by `Job` and by `Job` and `Outcome`
+/// (`ok` or the error code); per reconciler run its counts (`JobsRequeued`, `UploadsIngested`,
+/// ...).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EmfMetrics;
 
@@ -48,17 +49,19 @@ impl EmfMetrics {
                         {"Name": "Failed", "Unit": "Count"},
                         {"Name": "DurationMs", "Unit": "Milliseconds"},
                         {"Name": "BytesIn", "Unit": "Bytes"},
-                        {"Name": "BytesOut", "Unit": "Bytes"}
+                        {"Name": "BytesOut", "Unit": "Bytes"},
+                        {"Name": "CostUsd", "Unit": "None"}
                     ]
                 }]
             },
-            "Job": metrics.job.as_str(),
+            "Job": metrics.stage.as_str(),
             "Outcome": metrics.outcome,
             "Processed": 1,
             "Failed": failed,
             "DurationMs": metrics.duration_ms,
             "BytesIn": metrics.bytes_in,
             "BytesOut": metrics.bytes_out,
+            "CostUsd": metrics.cost_usd,
         })
     }
 
@@ -114,11 +117,12 @@ mod tests {
     #[test]
     fn emf_documents_declare_every_metric_they_carry() {
         let metrics = JobMetrics {
-            job: pipeline::JobKind::Thumbnail,
+            stage: pipeline::ports::Stage::Job(pipeline::JobKind::Thumbnail),
             outcome: "corrupt-input".into(),
             duration_ms: 12,
             bytes_in: 1000,
             bytes_out: 0,
+            cost_usd: 0.000_004_2,
         };
         let document = EmfMetrics::document(&metrics, 1_700_000_000_000);
         assert_eq!(document["Failed"], 1);
@@ -129,7 +133,7 @@ mod tests {
             .iter()
             .map(|metric| metric["Name"].as_str().expect("a metric's name"))
             .collect();
-        assert_eq!(declared, ["Processed", "Failed", "DurationMs", "BytesIn", "BytesOut"]);
+        assert_eq!(declared, ["Processed", "Failed", "DurationMs", "BytesIn", "BytesOut", "CostUsd"]);
         for name in declared {
             assert!(document[name].is_number(), "{name} declared but missing");
         }

@@ -64,3 +64,50 @@ async fn fresh_table() -> Arc<DynamoAssetRepository> {
         .unwrap_or_else(|error| panic!("creating {table} on DynamoDB Local: {error:?}"));
     Arc::new(DynamoAssetRepository::new(client, table))
 }
+
+/// Each request the repository makes counts in the running attempt's ledger with the units
+/// DynamoDB reported, and a write whose condition failed counts as one unit: the facts an
+/// upload's cost is computed from.
+#[tokio::test]
+async fn requests_count_in_the_attempts_ledger_with_the_units_dynamodb_reports() {
+    use pipeline::ports::AssetRepository as _;
+    use pipeline::testing::MemoryPipeline;
+    use pipeline::usage::Ledger;
+
+    let repository = fresh_table().await;
+    let pipeline = MemoryPipeline::with_repository(repository.clone(), |_| {});
+    pipeline.objects.insert(
+        "uploads",
+        "a.jpg",
+        std::fs::read("../media-core/tests/data/inputs/jpeg-gray.jpg").expect("photo"),
+    );
+    let ledger = Ledger::default();
+    let body = pipeline::testing::s3_event_body("ObjectCreated:Put", "uploads", "a.jpg", "01");
+    ledger
+        .scope(pipeline::handle_ingest_message(
+            &pipeline.services,
+            &pipeline::batch::Delivery::of(body.clone()),
+        ))
+        .await
+        .expect("ingested");
+    let id = pipeline::AssetId::for_object("uploads", "a.jpg");
+    let asset = repository.get(&id).await.expect("read").expect("recorded");
+    let recorded = asset.ingest.expect("the ingest attempt").requests;
+    // The record (the write that moves it to `processing` carries the attempt, so is not in it):
+    // an item over 1 KB, so more than one unit.
+    assert_eq!(recorded.dynamodb_writes, 1, "{recorded:?}");
+    assert!(recorded.dynamodb_write_units >= 2.0, "{recorded:?}");
+
+    // Outside an attempt nothing is counted; inside, a read and a refused write are.
+    let counted = ledger.requests();
+    let again = Ledger::default();
+    let sequencer = pipeline::Sequencer::parse("00");
+    let now = pipeline::time::Timestamp::now();
+    let claim = repository.claim_job(&id, &sequencer, pipeline::JobKind::Thumbnail, now, now);
+    assert_eq!(again.scope(claim).await.expect("answered"), pipeline::ports::Claim::Stale);
+    let refused = again.requests();
+    assert_eq!((refused.dynamodb_writes, refused.dynamodb_write_units), (1, 1.0), "{refused:?}");
+    assert_eq!(refused.dynamodb_reads, 1, "the read that told stale from busy: {refused:?}");
+    assert!(refused.dynamodb_read_units > 0.0, "{refused:?}");
+    assert_eq!(ledger.requests(), counted, "the first ledger saw none of that");
+}

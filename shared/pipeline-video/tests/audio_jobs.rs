@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use media_core::MediaKind;
+use pipeline::batch::Delivery;
 use pipeline::testing::{MemoryPipeline, s3_event_body};
 use pipeline::{AssetStatus, DerivativeRole, JobKind, JobStatus, handle_ingest_message};
 use pipeline_video::{FfmpegVideoJobs, VideoSettings};
@@ -25,9 +26,12 @@ fn pipeline(work: &Path) -> MemoryPipeline {
 /// Uploads `bytes` as `key`, runs ingest and every job it enqueues; returns the jobs that ran.
 async fn upload_and_process(pipeline: &MemoryPipeline, key: &str, bytes: Vec<u8>) -> Vec<JobKind> {
     pipeline.objects.insert(UPLOADS, key, bytes);
-    handle_ingest_message(&pipeline.services, &s3_event_body("ObjectCreated:Put", UPLOADS, key, "01"))
-        .await
-        .expect("ingest");
+    handle_ingest_message(
+        &pipeline.services,
+        &Delivery::of(s3_event_body("ObjectCreated:Put", UPLOADS, key, "01")),
+    )
+    .await
+    .expect("ingest");
     pipeline.run_queued_jobs().await.into_iter().map(|message| message.job).collect()
 }
 

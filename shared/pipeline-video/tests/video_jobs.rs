@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use pipeline::batch::Delivery;
 use pipeline::ports::JobQueueName;
 use pipeline::testing::{MemoryPipeline, s3_event_body};
 use pipeline::{AssetStatus, DerivativeRole, JobKind, JobStatus, handle_ingest_message, handle_job_message};
@@ -29,7 +30,7 @@ async fn a_video_gets_a_poster_renditions_hls_and_its_probe() {
     pipeline.objects.insert(UPLOADS, "clips/bunny.mp4", std::fs::read(clip()).expect("clip"));
     handle_ingest_message(
         &pipeline.services,
-        &s3_event_body("ObjectCreated:Put", UPLOADS, "clips/bunny.mp4", "01"),
+        &Delivery::of(s3_event_body("ObjectCreated:Put", UPLOADS, "clips/bunny.mp4", "01")),
     )
     .await
     .expect("in");
@@ -65,9 +66,12 @@ async fn a_transcode_that_cannot_finish_before_the_deadline_goes_to_worker_mode(
     })
     .with_video(Arc::new(FfmpegVideoJobs::new(video)));
     pipeline.objects.insert(UPLOADS, "long.mp4", std::fs::read(clip()).expect("clip"));
-    handle_ingest_message(&pipeline.services, &s3_event_body("ObjectCreated:Put", UPLOADS, "long.mp4", "01"))
-        .await
-        .expect("in");
+    handle_ingest_message(
+        &pipeline.services,
+        &Delivery::of(s3_event_body("ObjectCreated:Put", UPLOADS, "long.mp4", "01")),
+    )
+    .await
+    .expect("in");
     let (_, message) = pipeline
         .queue
         .drain()
@@ -76,7 +80,7 @@ async fn a_transcode_that_cannot_finish_before_the_deadline_goes_to_worker_mode(
         .expect("job");
     let body = serde_json::to_string(&message).expect("json");
     let deadline = SystemTime::now() + Duration::from_secs(60);
-    handle_job_message(&pipeline.services, JobKind::Transcode, &body, Some(deadline))
+    handle_job_message(&pipeline.services, JobKind::Transcode, &Delivery::of(body), Some(deadline))
         .await
         .expect("deferred");
 
@@ -102,7 +106,7 @@ async fn a_video_is_moderated_on_stills_spread_over_the_clip_and_keeps_the_worst
     pipeline.objects.insert(UPLOADS, "bunny.mp4", std::fs::read(clip()).expect("clip"));
     handle_ingest_message(
         &pipeline.services,
-        &s3_event_body("ObjectCreated:Put", UPLOADS, "bunny.mp4", "01"),
+        &Delivery::of(s3_event_body("ObjectCreated:Put", UPLOADS, "bunny.mp4", "01")),
     )
     .await
     .expect("ingest");
@@ -110,7 +114,9 @@ async fn a_video_is_moderated_on_stills_spread_over_the_clip_and_keeps_the_worst
     assert_eq!(queued, [JobKind::Transcode, JobKind::Metadata, JobKind::Moderate]);
     let message = pipeline::ports::JobMessage::for_job(&pipeline.assets.all()[0], JobKind::Moderate);
     let body = serde_json::to_string(&message).expect("serialises");
-    handle_job_message(&pipeline.services, JobKind::Moderate, &body, None).await.expect("moderated");
+    handle_job_message(&pipeline.services, JobKind::Moderate, &Delivery::of(body), None)
+        .await
+        .expect("moderated");
 
     let asset = pipeline.assets.all().pop().expect("asset");
     let state = &asset.jobs[&JobKind::Moderate];

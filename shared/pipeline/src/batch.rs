@@ -9,13 +9,45 @@ use tracing::{Instrument, error, info_span};
 use crate::error::JobError;
 use crate::time::Timestamp;
 
+/// A message as its handler gets it: the body, and what the queue says about it (for the
+/// attempt's record: its queue wait, its number, its trace).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// The body.
+    pub body: String,
+    /// When the queue received the message (SQS `SentTimestamp`).
+    pub sent_at: Option<Timestamp>,
+    /// How many times it was received, this time included (SQS `ApproximateReceiveCount`).
+    pub receive_count: u32,
+    /// The X-Ray trace header it carries (SQS `AWSTraceHeader`).
+    pub trace_header: Option<String>,
+}
+
+impl Delivery {
+    /// A first delivery of `body` with nothing else known (tests, tools).
+    pub fn of(body: impl Into<String>) -> Delivery {
+        Delivery { body: body.into(), receive_count: 1, ..Delivery::default() }
+    }
+
+    /// The delivery of `body` with SQS's system attributes (`SentTimestamp` in epoch
+    /// milliseconds, `ApproximateReceiveCount`, `AWSTraceHeader`) as `attribute` finds them.
+    pub fn from_sqs<'a>(body: String, attribute: impl Fn(&str) -> Option<&'a str>) -> Delivery {
+        Delivery {
+            body,
+            sent_at: attribute("SentTimestamp").and_then(|ms| ms.parse().ok()).map(Timestamp::from_millis),
+            receive_count: attribute("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1),
+            trace_header: attribute("AWSTraceHeader").map(str::to_owned),
+        }
+    }
+}
+
 /// One message of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchMessage {
     /// SQS message id.
     pub id: String,
-    /// Body.
-    pub body: String,
+    /// Body and attributes.
+    pub delivery: Delivery,
     /// Receipt handle: changes this delivery's visibility.
     pub receipt: String,
     /// ARN of the queue it came from (`eventSourceARN`).
@@ -37,12 +69,12 @@ pub struct Retry {
 /// as handled.
 pub async fn handle_batch<F, Fut>(messages: Vec<BatchMessage>, handler: F) -> Vec<Retry>
 where
-    F: Fn(String) -> Fut,
+    F: Fn(Delivery) -> Fut,
     Fut: Future<Output = Result<(), JobError>>,
 {
     let runs = messages.into_iter().map(|message| {
         let span = info_span!("message", message_id = %message.id);
-        let run = handler(message.body.clone());
+        let run = handler(message.delivery.clone());
         async move {
             match run.await {
                 Ok(()) => None,
@@ -65,7 +97,7 @@ where
 mod lambda {
     use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 
-    use super::{BatchMessage, Retry};
+    use super::{BatchMessage, Delivery, Retry};
 
     /// The messages of a Lambda SQS event (records without an id or body are skipped: SQS always
     /// sends both).
@@ -74,9 +106,12 @@ mod lambda {
             .records
             .into_iter()
             .filter_map(|record| {
+                let attributes = &record.attributes;
+                let delivery =
+                    Delivery::from_sqs(record.body?, |name| attributes.get(name).map(String::as_str));
                 Some(BatchMessage {
                     id: record.message_id?,
-                    body: record.body?,
+                    delivery,
                     receipt: record.receipt_handle.unwrap_or_default(),
                     queue_arn: record.event_source_arn.unwrap_or_default(),
                 })
@@ -114,14 +149,14 @@ mod tests {
             .into_iter()
             .map(|body| BatchMessage {
                 id: format!("id-{body}"),
-                body: body.to_owned(),
+                delivery: Delivery::of(body),
                 receipt: format!("r-{body}"),
                 queue_arn: "arn:aws:sqs:us-east-1:000000000000:q".into(),
             })
             .collect();
         let lease_end = Timestamp::from_millis(1_700_000_060_000);
-        let failed = handle_batch(messages, |body| async move {
-            match body.as_str() {
+        let failed = handle_batch(messages, |delivery| async move {
+            match delivery.body.as_str() {
                 "poison" => Err(JobError::Permanent(Failure::new("corrupt-input", "bad bytes"))),
                 "throttled" => Err(PortError::new("s3:GetObject", PortErrorKind::Unavailable, "503").into()),
                 "busy" => Err(JobError::Busy { job: "a/thumbnail".into(), until: lease_end }),
@@ -131,5 +166,23 @@ mod tests {
         .await;
         let retried: Vec<_> = failed.iter().map(|r| (r.message.receipt.as_str(), r.not_before)).collect();
         assert_eq!(retried, vec![("r-throttled", None), ("r-busy", Some(lease_end))]);
+    }
+
+    #[test]
+    fn a_delivery_carries_sqs_attributes_when_they_parse() {
+        let attributes = [
+            ("SentTimestamp", "1700000000123"),
+            ("ApproximateReceiveCount", "3"),
+            ("AWSTraceHeader", "Root=1-65a-b;Sampled=1"),
+        ];
+        let find = |name: &str| attributes.iter().find(|(key, _)| *key == name).map(|(_, value)| *value);
+        let delivery = Delivery::from_sqs("{}".into(), find);
+        assert_eq!(delivery.sent_at, Some(Timestamp::from_millis(1_700_000_000_123)));
+        assert_eq!(
+            (delivery.receive_count, delivery.trace_header.as_deref()),
+            (3, Some("Root=1-65a-b;Sampled=1"))
+        );
+        let bare = Delivery::from_sqs("{}".into(), |name| (name == "SentTimestamp").then_some("soon"));
+        assert_eq!((bare.sent_at, bare.receive_count, bare.trace_header), (None, 1, None));
     }
 }

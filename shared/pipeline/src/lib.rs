@@ -11,6 +11,7 @@
 
 pub mod batch;
 pub mod config;
+pub mod cost;
 pub mod error;
 pub mod error_codes;
 pub mod job_support;
@@ -23,6 +24,7 @@ pub mod services;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
+pub mod usage;
 mod usecases;
 pub mod video;
 pub mod worker;

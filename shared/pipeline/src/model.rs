@@ -10,9 +10,11 @@ use media_core::MediaKind;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::cost::Cost;
 use crate::moderation::Moderation;
 use crate::sequencer::Sequencer;
 use crate::time::Timestamp;
+use crate::usage::Attempt;
 
 /// An asset's identifier: the first 128 bits of `sha256(len(bucket) ":" bucket "/" key)` in hex, so
 /// the same object key always maps to the same asset (re-uploads update it rather than creating
@@ -271,6 +273,11 @@ pub struct JobState {
     /// The files it produced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub derivatives: Vec<Derivative>,
+    /// Every recorded attempt, oldest first: what each waited for, took, asked of S3 and DynamoDB,
+    /// and cost. An attempt whose process died recorded nothing: `attempts` counts it, this does
+    /// not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Attempt>,
 }
 
 impl JobState {
@@ -287,6 +294,7 @@ impl JobState {
             progress_percent: None,
             sent_to_worker: false,
             derivatives: Vec::new(),
+            history: Vec::new(),
         }
     }
 }
@@ -343,9 +351,18 @@ pub struct Asset {
     /// What content moderation found and decided, once the moderate job ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moderation: Option<Moderation>,
+    /// The ingest of the current upload: its queue wait, time and requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingest: Option<Attempt>,
+    /// What the current upload cost, over the ingest and every job attempt; set on completion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
     /// The sequencer whose completion event was published, so it is published once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_sequencer: Option<Sequencer>,
+    /// When the current upload was completed (its final status recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Timestamp>,
     /// When the asset was first recorded.
     pub created_at: Timestamp,
     /// When the record last changed (sort key of the status index).
@@ -356,6 +373,11 @@ impl Asset {
     /// Every derivative of every job, in job order.
     pub fn derivatives(&self) -> impl Iterator<Item = &Derivative> {
         self.jobs.values().flat_map(|job| job.derivatives.iter())
+    }
+
+    /// Every recorded attempt of the current upload: the ingest, then each job's, in job order.
+    pub fn attempts(&self) -> impl Iterator<Item = &Attempt> {
+        self.ingest.iter().chain(self.jobs.values().flat_map(|job| job.history.iter()))
     }
 
     /// Whether every job has ended.
@@ -433,7 +455,10 @@ mod tests {
             metadata: None,
             sha256: None,
             moderation: None,
+            ingest: None,
+            cost: None,
             completed_sequencer: None,
+            completed_at: None,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
         }

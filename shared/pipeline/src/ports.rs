@@ -9,10 +9,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::cost::Cost;
 use crate::error::PortError;
 use crate::model::{Asset, AssetId, AssetStatus, Failure, JobKind, JobState};
 use crate::sequencer::Sequencer;
 use crate::time::Timestamp;
+use crate::usage::Attempt;
 
 /// What `HEAD` says about an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,11 +122,13 @@ pub trait AssetRepository: Send + Sync {
     /// Stores a new upload's asset (status `received`, jobs pending) unless the table holds the
     /// same or a newer sequencer for it.
     async fn record_upload(&self, asset: &Asset) -> Result<Recorded, PortError>;
-    /// Moves an asset from `received` to `processing` once its jobs are enqueued.
+    /// Moves an asset from `received` to `processing` once its jobs are enqueued, recording the
+    /// `ingest` attempt that did it.
     async fn mark_processing(
         &self,
         id: &AssetId,
         sequencer: &Sequencer,
+        ingest: &Attempt,
         now: Timestamp,
     ) -> Result<(), PortError>;
     /// Marks the asset `deleted` (status, sequencer and update time of `tombstone`) for a removal
@@ -151,7 +155,8 @@ pub trait AssetRepository: Send + Sync {
         now: Timestamp,
     ) -> Result<(), PortError>;
     /// Gives a claimed job back (status `pending`) after a retryable failure, or after sending it to
-    /// worker mode (`sent_to_worker`).
+    /// worker mode (`sent_to_worker`), appending `attempt` to its history (and updating the
+    /// asset at the attempt's end).
     async fn release_job(
         &self,
         id: &AssetId,
@@ -159,7 +164,7 @@ pub trait AssetRepository: Send + Sync {
         job: JobKind,
         error: Option<&Failure>,
         sent_to_worker: bool,
-        now: Timestamp,
+        attempt: &Attempt,
     ) -> Result<(), PortError>;
     /// Records a job's end; returns the asset after the write, or `None` when the asset moved on to
     /// another upload (the result is then discarded).
@@ -171,14 +176,16 @@ pub trait AssetRepository: Send + Sync {
         result: JobResult,
         now: Timestamp,
     ) -> Result<Option<Asset>, PortError>;
-    /// Sets the final `status` of the upload at `sequencer` and marks its completion event as
-    /// published. Returns `false` when another call already did (so the event goes out once).
+    /// Sets the final `status` and `cost` of the upload at `sequencer` and marks its completion
+    /// event as published. Returns `false` when another call already did (so the event goes out
+    /// once).
     async fn complete(
         &self,
         id: &AssetId,
         sequencer: &Sequencer,
         status: AssetStatus,
         error: Option<&Failure>,
+        cost: &Cost,
         now: Timestamp,
     ) -> Result<bool, PortError>;
     /// Undoes [`complete`](AssetRepository::complete)'s mark when publishing the event failed, so
@@ -276,6 +283,9 @@ pub struct AssetEvent {
     /// What moderation found and decided, when the stack moderates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moderation: Option<crate::moderation::Moderation>,
+    /// What the upload cost, over the ingest and every job attempt.
+    #[serde(default)]
+    pub cost: Cost,
 }
 
 impl AssetEvent {
@@ -314,10 +324,8 @@ pub struct ReceivedMessage {
     pub id: String,
     /// Receipt handle for delete and visibility changes.
     pub receipt: String,
-    /// The body.
-    pub body: String,
-    /// How many times it was received (`ApproximateReceiveCount`).
-    pub receive_count: u32,
+    /// The body and what the queue says about it.
+    pub delivery: crate::batch::Delivery,
 }
 
 /// A queue polled in worker mode (SQS).
@@ -333,11 +341,30 @@ pub trait MessageSource: Send + Sync {
     async fn visibility_timeout(&self) -> Result<Duration, PortError>;
 }
 
-/// What one finished job attempt measured.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What runs an attempt: ingest, or one of the jobs; the `Job` dimension of the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// An upload's ingest.
+    Ingest,
+    /// A job.
+    Job(JobKind),
+}
+
+impl Stage {
+    /// `ingest`, or the job's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Ingest => "ingest",
+            Stage::Job(job) => job.as_str(),
+        }
+    }
+}
+
+/// What one finished attempt (ingest or job) measured.
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobMetrics {
-    /// The job.
-    pub job: JobKind,
+    /// What ran.
+    pub stage: Stage,
     /// `ok`, or the failure's code.
     pub outcome: String,
     /// Wall time of the attempt.
@@ -346,11 +373,14 @@ pub struct JobMetrics {
     pub bytes_in: u64,
     /// Bytes written to the derivatives bucket.
     pub bytes_out: u64,
+    /// What the attempt cost (see [`crate::cost`]).
+    pub cost_usd: f64,
 }
 
 /// Where job metrics go (CloudWatch Embedded Metric Format on AWS).
 pub trait Metrics: Send + Sync {
-    /// Records one finished attempt (done, failed permanently, or failed and retried).
+    /// Records one finished attempt of ingest or a job (done, failed permanently, or failed and
+    /// retried).
     fn job_finished(&self, metrics: &JobMetrics);
     /// Records what one reconciler run found and did.
     fn reconciled(&self, report: &crate::ReconcileReport);

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use media_core::{ImageDecoders, Limits, ThumbnailOptions};
 
+use crate::cost::Prices;
 use crate::error::JobError;
 use crate::moderation::{Classifier, ModerationSettings};
 use crate::ports::{AssetRepository, EventPublisher, JobQueue, Metrics, ObjectStore};
@@ -79,6 +80,11 @@ pub struct Settings {
     /// Content moderation: the threshold and video stills; `None` when moderation is off (ingest
     /// then enqueues no moderate job).
     pub moderation: Option<ModerationSettings>,
+    /// The prices each attempt's cost is computed at.
+    pub prices: Prices,
+    /// The function's memory when running on Lambda (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`), which
+    /// makes its attempts billed by the GB-second; `None` in worker mode.
+    pub lambda_memory_mb: Option<u32>,
 }
 
 impl Settings {
@@ -93,6 +99,8 @@ impl Settings {
             progress_interval: Duration::from_secs(5),
             deadline_margin: Duration::from_secs(20),
             moderation: None,
+            prices: Prices::default(),
+            lambda_memory_mb: None,
         }
     }
 }

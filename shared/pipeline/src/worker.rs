@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::{Instrument, error, info, info_span, warn};
 
+use crate::batch::Delivery;
 use crate::error::{JobError, PortError};
 use crate::ports::{MessageSource, ReceivedMessage};
 
@@ -49,7 +50,7 @@ pub async fn run_worker<H, Fut>(
     shutdown: impl Future<Output = ()>,
 ) -> Result<WorkerStats, PortError>
 where
-    H: Fn(String) -> Fut + Send + Sync + 'static,
+    H: Fn(Delivery) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), JobError>> + Send + 'static,
 {
     let visibility = source.visibility_timeout().await?;
@@ -86,7 +87,7 @@ where
         for message in messages {
             let Ok(permit) = permits.clone().acquire_owned().await else { break };
             let (source, handler) = (source.clone(), handler.clone());
-            let span = info_span!("message", message_id = %message.id, receive_count = message.receive_count);
+            let span = info_span!("message", message_id = %message.id, receive_count = message.delivery.receive_count);
             running.spawn(
                 async move {
                     let handled = handle_one(&*source, &message, visibility, &*handler).await;
@@ -120,10 +121,10 @@ async fn handle_one<H, Fut>(
     handler: &H,
 ) -> bool
 where
-    H: Fn(String) -> Fut,
+    H: Fn(Delivery) -> Fut,
     Fut: Future<Output = Result<(), JobError>>,
 {
-    let work = handler(message.body.clone());
+    let work = handler(message.delivery.clone());
     tokio::pin!(work);
     let period = (visibility / 2).max(Duration::from_secs(1));
     let outcome = loop {

@@ -59,7 +59,7 @@ fn lambda_sqs_events_become_messages_and_failures_a_partial_batch_response() {
     let messages = batch_messages(event);
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[0].id, "059f36b4-87a3-44ab-83d2-661975830a7d");
-    assert!(messages[1].body.contains("\"job\":\"thumbnail\""));
+    assert!(messages[1].delivery.body.contains("\"job\":\"thumbnail\""));
     assert_eq!(messages[1].queue_arn, "arn:aws:sqs:us-east-1:111122223333:thumbnail");
     assert!(!messages[1].receipt.is_empty(), "the receipt handle delays a busy job's message");
     let retry = Retry { message: messages[1].clone(), not_before: None };

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use pipeline::batch::Delivery;
 use pipeline::testing::{MemoryAssetRepository, MemoryPipeline};
 use pipeline::{JobKind, handle_ingest_message, handle_job_message};
 
@@ -13,8 +14,10 @@ async fn test_events_and_garbage_are_acknowledged() {
     let pipeline = MemoryPipeline::new(|_| {});
     let test_event = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"uploads"}"#;
     for body in [test_event, "not json", "{}"] {
-        handle_ingest_message(&pipeline.services, body).await.expect("acknowledged");
-        handle_job_message(&pipeline.services, JobKind::Thumbnail, body, None).await.expect("acknowledged");
+        handle_ingest_message(&pipeline.services, &Delivery::of(body)).await.expect("acknowledged");
+        handle_job_message(&pipeline.services, JobKind::Thumbnail, &Delivery::of(body), None)
+            .await
+            .expect("acknowledged");
     }
     assert!(pipeline.assets.all().is_empty());
     assert!(pipeline.queue.drain().is_empty());

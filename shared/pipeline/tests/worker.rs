@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use pipeline::batch::Delivery;
 use pipeline::testing::MemoryMessageSource;
 use pipeline::time::Timestamp;
 use pipeline::worker::{WorkerOptions, WorkerStats, run_worker};
@@ -18,11 +19,11 @@ async fn deletes_what_it_handled_and_leaves_retryable_failures() {
     }
     let handled = Arc::new(AtomicUsize::new(0));
     let counter = handled.clone();
-    let handler = move |body: String| {
+    let handler = move |delivery: Delivery| {
         let counter = counter.clone();
         async move {
             counter.fetch_add(1, Ordering::SeqCst);
-            match body.as_str() {
+            match delivery.body.as_str() {
                 "poison" => Err(JobError::Permanent(Failure::new("corrupt-input", "bad"))),
                 "throttled" => Err(PortError::new("s3:GetObject", PortErrorKind::Unavailable, "503").into()),
                 "busy" => Err(JobError::Busy {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use media_core::ImageDecoders;
 
+use crate::cost::Cost;
 use crate::error::{PortError, PortErrorKind};
 use crate::model::{Asset, AssetId, AssetStatus, Failure, JobKind, JobState, JobStatus};
 use crate::ports::{
@@ -23,6 +24,7 @@ use crate::ports::{
 use crate::sequencer::Sequencer;
 use crate::services::{Services, Settings};
 use crate::time::{Clock, Timestamp};
+use crate::usage::Attempt;
 use crate::usecases::ReconcileReport;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -219,6 +221,7 @@ impl AssetRepository for MemoryAssetRepository {
         &self,
         id: &AssetId,
         sequencer: &Sequencer,
+        ingest: &Attempt,
         now: Timestamp,
     ) -> Result<(), PortError> {
         let mut items = lock(&self.items);
@@ -227,6 +230,7 @@ impl AssetRepository for MemoryAssetRepository {
             && asset.status == AssetStatus::Received
         {
             asset.status = AssetStatus::Processing;
+            asset.ingest = Some(ingest.clone());
             asset.updated_at = now;
         }
         Ok(())
@@ -308,7 +312,7 @@ impl AssetRepository for MemoryAssetRepository {
         job: JobKind,
         error: Option<&Failure>,
         sent_to_worker: bool,
-        now: Timestamp,
+        attempt: &Attempt,
     ) -> Result<(), PortError> {
         let mut items = lock(&self.items);
         if let Some(asset) = items.get_mut(id).filter(|asset| &asset.source.sequencer == sequencer)
@@ -318,7 +322,8 @@ impl AssetRepository for MemoryAssetRepository {
             state.lease_until = None;
             state.error = error.cloned();
             state.sent_to_worker |= sent_to_worker;
-            asset.updated_at = now;
+            state.history.push(attempt.clone());
+            asset.updated_at = attempt.ended_at;
         }
         Ok(())
     }
@@ -358,6 +363,7 @@ impl AssetRepository for MemoryAssetRepository {
         sequencer: &Sequencer,
         status: AssetStatus,
         error: Option<&Failure>,
+        cost: &Cost,
         now: Timestamp,
     ) -> Result<bool, PortError> {
         let mut items = lock(&self.items);
@@ -371,6 +377,8 @@ impl AssetRepository for MemoryAssetRepository {
         asset.status = status;
         asset.error = error.cloned();
         asset.completed_sequencer = Some(sequencer.clone());
+        asset.cost = Some(*cost);
+        asset.completed_at = Some(now);
         asset.updated_at = now;
         Ok(true)
     }
@@ -536,8 +544,7 @@ impl MemoryMessageSource {
         pending.push_back(ReceivedMessage {
             receipt: format!("r-{id}"),
             id,
-            body: body.into(),
-            receive_count: 1,
+            delivery: crate::batch::Delivery::of(body),
         });
     }
 }
@@ -677,7 +684,9 @@ impl<R: AssetRepository + 'static> MemoryPipeline<R> {
             for (queue, message) in sent {
                 let JobQueueName::Job(kind) = queue else { continue };
                 let body = serde_json::to_string(&message).expect("a job message serialises");
-                let handled = crate::handle_job_message(&self.services, kind, &body, None).await;
+                let handled =
+                    crate::handle_job_message(&self.services, kind, &crate::batch::Delivery::of(body), None)
+                        .await;
                 if let Err(error) = handled {
                     panic!("{kind} job failed: {error}");
                 }

@@ -13,10 +13,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::{FixedClassifier, MemoryPipeline, s3_event_body};
+use crate::batch::Delivery;
+use crate::cost::{Cost, Prices};
 use crate::model::{AssetId, AssetStatus, DerivativeRole, JobKind, JobState, JobStatus};
 use crate::moderation::{ModerationDecision, ModerationSettings};
 use crate::ports::FLAGGED_TAG;
-use crate::ports::{AssetRepository, Claim, JobMessage, JobResult};
+use crate::ports::{AssetRepository, Claim, JobMessage, JobResult, Stage};
 use crate::sequencer::Sequencer;
 use crate::time::Timestamp;
 use crate::{ReconcileSettings, handle_ingest_message, handle_job_message, reconcile};
@@ -79,13 +81,13 @@ fn decoded_size(bytes: &[u8]) -> (u32, u32) {
 impl<R: AssetRepository + 'static> MemoryPipeline<R> {
     async fn upload(&self, key: &str, bytes: Vec<u8>, sequencer: &str) {
         self.objects.insert(UPLOADS, key, bytes);
-        handle_ingest_message(&self.services, &event("ObjectCreated:Put", key, sequencer))
+        handle_ingest_message(&self.services, &Delivery::of(event("ObjectCreated:Put", key, sequencer)))
             .await
             .unwrap_or_else(|error| panic!("ingest of {key}: {error}"));
     }
 
     async fn job(&self, message: &JobMessage) -> Result<(), crate::JobError> {
-        handle_job_message(&self.services, message.job, &body(message), None).await
+        handle_job_message(&self.services, message.job, &Delivery::of(body(message)), None).await
     }
 
     /// The queued job messages, in the order they were sent.
@@ -137,11 +139,15 @@ where
 
     let metrics = pipeline.metrics.recorded();
     assert_eq!(
-        metrics.iter().map(|m| (m.job, m.outcome.as_str())).collect::<Vec<_>>(),
-        vec![(JobKind::Thumbnail, "ok"), (JobKind::Metadata, "ok")]
+        metrics.iter().map(|m| (m.stage, m.outcome.as_str())).collect::<Vec<_>>(),
+        [
+            (Stage::Ingest, "ok"),
+            (Stage::Job(JobKind::Thumbnail), "ok"),
+            (Stage::Job(JobKind::Metadata), "ok")
+        ]
     );
-    assert_eq!(metrics[0].bytes_in, photo().len() as u64);
-    assert_eq!(metrics[0].bytes_out, asset.derivatives().map(|d| d.bytes).sum::<u64>());
+    assert_eq!(metrics[1].bytes_in, photo().len() as u64);
+    assert_eq!(metrics[1].bytes_out, asset.derivatives().map(|d| d.bytes).sum::<u64>());
 
     let repository = &pipeline.services.assets;
     let ready = repository.list_by_status(AssetStatus::Ready, 10).await.expect("listed");
@@ -157,7 +163,7 @@ pub async fn duplicate_deliveries_do_no_duplicate_work<R: AssetRepository + 'sta
     let pipeline = MemoryPipeline::with_repository(assets, |_| {});
     pipeline.upload("a.jpg", photo(), "0A01").await;
     let first = pipeline.queued();
-    handle_ingest_message(&pipeline.services, &event("ObjectCreated:Put", "a.jpg", "0A01"))
+    handle_ingest_message(&pipeline.services, &Delivery::of(event("ObjectCreated:Put", "a.jpg", "0A01")))
         .await
         .expect("duplicate acknowledged");
     assert!(pipeline.queue.drain().is_empty(), "a duplicate event enqueues nothing once jobs are enqueued");
@@ -256,7 +262,7 @@ where
     assert!(second.jobs.values().all(|job| *job == JobState::pending()), "{:?}", second.jobs);
     assert_eq!((&second.metadata, &second.sha256, &second.completed_sequencer), (&None, &None, &None));
 
-    handle_ingest_message(&pipeline.services, &event("ObjectCreated:Put", "k.jpg", "0A01"))
+    handle_ingest_message(&pipeline.services, &Delivery::of(event("ObjectCreated:Put", "k.jpg", "0A01")))
         .await
         .expect("a late event of the first upload is acknowledged");
     assert_eq!(pipeline.asset(UPLOADS, "k.jpg").await, second, "a late event of the first upload is stale");
@@ -292,13 +298,13 @@ pub async fn removal_deletes_derivatives_and_beats_older_events<R: AssetReposito
     assert_eq!(pipeline.objects.keys("derivatives").len(), 2);
 
     pipeline.objects.remove(UPLOADS, "gone.jpg");
-    handle_ingest_message(&pipeline.services, &event("ObjectRemoved:Delete", "gone.jpg", "02"))
+    handle_ingest_message(&pipeline.services, &Delivery::of(event("ObjectRemoved:Delete", "gone.jpg", "02")))
         .await
         .expect("removal");
     assert!(pipeline.objects.keys("derivatives").is_empty(), "derivatives deleted");
     assert_eq!(pipeline.asset(UPLOADS, "gone.jpg").await.status, AssetStatus::Deleted);
 
-    handle_ingest_message(&pipeline.services, &event("ObjectCreated:Put", "gone.jpg", "01"))
+    handle_ingest_message(&pipeline.services, &Delivery::of(event("ObjectCreated:Put", "gone.jpg", "01")))
         .await
         .expect("stale");
     assert_eq!(pipeline.asset(UPLOADS, "gone.jpg").await.status, AssetStatus::Deleted);
@@ -306,9 +312,12 @@ pub async fn removal_deletes_derivatives_and_beats_older_events<R: AssetReposito
 
     // A removal whose object was never recorded leaves a tombstone that a late creation event of
     // the same upload cannot overwrite.
-    handle_ingest_message(&pipeline.services, &event("ObjectRemoved:Delete", "never.jpg", "05"))
-        .await
-        .expect("removal first");
+    handle_ingest_message(
+        &pipeline.services,
+        &Delivery::of(event("ObjectRemoved:Delete", "never.jpg", "05")),
+    )
+    .await
+    .expect("removal first");
     pipeline.upload("never.jpg", photo(), "04").await;
     assert_eq!(pipeline.asset(UPLOADS, "never.jpg").await.status, AssetStatus::Deleted);
     assert!(pipeline.queue.drain().is_empty());
@@ -327,14 +336,15 @@ pub async fn a_removal_during_a_job_discards_the_jobs_result<R: AssetRepository 
     assert!(matches!(repository.claim_job(id, sequencer, job, now, lease).await, Ok(Claim::Claimed(_))));
 
     pipeline.objects.remove(UPLOADS, "a.jpg");
-    handle_ingest_message(&pipeline.services, &event("ObjectRemoved:Delete", "a.jpg", "02"))
+    handle_ingest_message(&pipeline.services, &Delivery::of(event("ObjectRemoved:Delete", "a.jpg", "02")))
         .await
         .expect("removal");
     let deleted = pipeline.asset(UPLOADS, "a.jpg").await;
     assert_eq!(deleted.status, AssetStatus::Deleted);
 
     repository.record_progress(id, sequencer, job, 50, now).await.expect("progress refused quietly");
-    repository.release_job(id, sequencer, job, None, false, now).await.expect("release refused quietly");
+    let attempt = crate::usage::Attempt::unmeasured("throttled", now);
+    repository.release_job(id, sequencer, job, None, false, &attempt).await.expect("release refused quietly");
     let state = JobState { status: JobStatus::Done, attempts: 1, ..JobState::pending() };
     let result = JobResult { state, metadata: None, sha256: None, moderation: None };
     let finished = repository.finish_job(id, sequencer, job, result, now).await.expect("answered");
@@ -407,10 +417,13 @@ where
 }
 
 /// An outage is retryable: the job is released with the outage's code and the retry finishes it.
+/// Both attempts are on the record, and the upload's cost is the sum over every attempt, the
+/// failed one and the ingest included.
 pub async fn service_failures_are_retried_and_the_job_released<R: AssetRepository + 'static>(assets: Arc<R>) {
-    let pipeline = MemoryPipeline::with_repository(assets, |_| {});
+    let pipeline = MemoryPipeline::with_repository(assets, |settings| settings.lambda_memory_mb = Some(1024));
     pipeline.upload("a.jpg", photo(), "01").await;
-    let message = pipeline.queued().into_iter().next().expect("a job");
+    let messages = pipeline.queued();
+    let message = messages.first().expect("a job").clone();
 
     pipeline.objects.unavailable.store(true, Ordering::SeqCst);
     let failed = pipeline.job(&message).await;
@@ -424,6 +437,30 @@ pub async fn service_failures_are_retried_and_the_job_released<R: AssetRepositor
     pipeline.job(&message).await.expect("retry succeeds");
     let state = pipeline.asset(UPLOADS, "a.jpg").await.jobs[&message.job].clone();
     assert_eq!((state.status, state.attempts), (JobStatus::Done, 2));
+    let outcomes: Vec<(u32, &str)> =
+        state.history.iter().map(|attempt| (attempt.number, attempt.outcome.as_str())).collect();
+    assert_eq!(outcomes, [(1, "service-unavailable"), (2, "ok")]);
+
+    for other in &messages[1..] {
+        pipeline.job(other).await.expect("the other jobs succeed");
+    }
+    let asset = pipeline.asset(UPLOADS, "a.jpg").await;
+    assert_eq!(asset.status, AssetStatus::Ready);
+    let ingest = asset.ingest.as_ref().expect("the ingest attempt is recorded");
+    assert_eq!((ingest.number, ingest.outcome.as_str()), (1, "ok"));
+    assert_eq!(
+        asset.attempts().count(),
+        1 + 2 + (asset.jobs.len() - 1),
+        "ingest, two thumbnails, the rest once"
+    );
+    let cost = asset.cost.expect("the completed upload's cost");
+    assert_eq!(cost, Cost::sum(asset.attempts()));
+    // Every attempt is billed at least its invocation; the failed one too.
+    let invocation = Prices::default().lambda_request;
+    assert!(cost.lambda_usd >= invocation * asset.attempts().count() as f64, "{cost:?}");
+    assert!(state.history[0].cost.total_usd >= invocation);
+    let event = pipeline.events.events().pop().expect("the completion event");
+    assert_eq!(event.cost, cost);
 }
 
 /// What events missed, recovered by one reconciler run once it is stuck past `stuck_after`: an
@@ -442,7 +479,7 @@ where
     pipeline.queue.unavailable.store(true, Ordering::SeqCst);
     pipeline.objects.insert(UPLOADS, "never-sent.jpg", photo());
     let created = event("ObjectCreated:Put", "never-sent.jpg", "01");
-    let ingest = handle_ingest_message(&pipeline.services, &created).await;
+    let ingest = handle_ingest_message(&pipeline.services, &Delivery::of(created)).await;
     assert!(ingest.is_err(), "ingest dies before its jobs are sent");
     pipeline.queue.unavailable.store(false, Ordering::SeqCst);
     assert_eq!(pipeline.asset(UPLOADS, "never-sent.jpg").await.status, AssetStatus::Received);

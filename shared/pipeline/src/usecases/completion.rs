@@ -2,6 +2,7 @@
 
 use tracing::info;
 
+use crate::cost::Cost;
 use crate::error::JobError;
 use crate::model::{Asset, AssetStatus};
 use crate::ports::{AssetEvent, FLAGGED_TAG};
@@ -17,7 +18,8 @@ pub(crate) async fn complete_asset(
 ) -> Result<(), JobError> {
     let sequencer = &asset.source.sequencer;
     let now = services.clock.now();
-    if !services.assets.complete(&asset.id, sequencer, status, asset.error.as_ref(), now).await? {
+    let cost = Cost::sum(asset.attempts());
+    if !services.assets.complete(&asset.id, sequencer, status, asset.error.as_ref(), &cost, now).await? {
         return Ok(());
     }
     let flagged = asset.moderation.as_ref().is_some_and(|moderation| moderation.is_flagged());
@@ -48,12 +50,20 @@ pub(crate) async fn complete_asset(
             .cloned()
             .collect(),
         moderation: asset.moderation.clone(),
+        cost,
     };
     if let Err(error) = services.events.publish(&event).await {
         services.assets.reopen_completion(&asset.id, sequencer).await?;
         return Err(error.into());
     }
     let latency_ms = now.millis_since(asset.source.received_at);
-    info!(%status, flagged, derivatives = event.derivatives.len(), latency_ms, "asset completed");
+    info!(
+        %status,
+        flagged,
+        derivatives = event.derivatives.len(),
+        latency_ms,
+        cost_usd = cost.total_usd,
+        "asset completed"
+    );
     Ok(())
 }

@@ -3,11 +3,14 @@
 use media_core::{MediaKind, sniff};
 use tracing::{Instrument, info, warn};
 
+use crate::batch::Delivery;
 use crate::error::JobError;
 use crate::model::{Asset, AssetId, AssetStatus, Failure, JobKind, JobState, SourceObject};
-use crate::ports::{JobMessage, JobQueueName, Recorded};
+use crate::ports::{JobMessage, JobMetrics, JobQueueName, Recorded, Stage};
 use crate::s3_event::{IngestMessage, ObjectChange, ObjectEvent, parse_ingest_message};
 use crate::services::Services;
+use crate::usage::{Attempt, Ledger};
+use crate::usecases::attempt::{Outcome, Stopwatch};
 use crate::usecases::completion::complete_asset;
 
 /// Bytes read from the start of an upload to sniff what it is.
@@ -15,8 +18,8 @@ pub const SNIFF_BYTES: u64 = 64 * 1024;
 
 /// Handles one ingest-queue message: every object event in it, in order. Test events and
 /// malformed bodies are acknowledged (logged, not retried: retrying cannot fix them).
-pub async fn handle_ingest_message(services: &Services, body: &str) -> Result<(), JobError> {
-    let events = match parse_ingest_message(body) {
+pub async fn handle_ingest_message(services: &Services, delivery: &Delivery) -> Result<(), JobError> {
+    let events = match parse_ingest_message(&delivery.body) {
         Ok(IngestMessage::TestEvent) => {
             info!("s3:TestEvent acknowledged");
             return Ok(());
@@ -31,24 +34,33 @@ pub async fn handle_ingest_message(services: &Services, body: &str) -> Result<()
         let id = AssetId::for_object(&event.bucket, &event.key);
         let span = tracing::info_span!("object", asset_id = %id, key = %event.key, change = ?event.change);
         match event.change {
-            ObjectChange::Created => ingest_upload(services, id, event).instrument(span).await?,
+            ObjectChange::Created => {
+                let ledger = Ledger::default();
+                let stopwatch = Stopwatch::start(services.clock.now(), &ledger);
+                let upload = ingest_upload(services, id, event, Some((delivery, &stopwatch)));
+                ledger.scope(upload).instrument(span).await?
+            }
             ObjectChange::Removed => ingest_removal(services, id, event).instrument(span).await?,
         }
     }
     Ok(())
 }
 
-/// Records an upload and starts its jobs (or records why it cannot be processed).
+/// Records an upload and starts its jobs (or records why it cannot be processed). `measured` is
+/// the queue delivery and the stopwatch of the ingest attempt, recorded on the asset; `None` when
+/// the reconciler ingests an upload whose notification was lost.
 pub(crate) async fn ingest_upload(
     services: &Services,
     id: AssetId,
     event: &ObjectEvent,
+    measured: Option<(&Delivery, &Stopwatch)>,
 ) -> Result<(), JobError> {
     let Some(info) = services.objects.head(&event.bucket, &event.key).await? else {
         info!("object no longer exists; its removal event follows");
         return Ok(());
     };
     let head = services.objects.get_range(&event.bucket, &event.key, 0..SNIFF_BYTES.min(info.size)).await?;
+    let sniffed = head.len() as u64;
     let format = sniff(&head);
     let kind = format.map_or(MediaKind::Unknown, |format| format.kind());
     let now = services.clock.now();
@@ -64,6 +76,31 @@ pub(crate) async fn ingest_upload(
         ),
         Some(_) => (AssetStatus::Received, None),
     };
+    let code = error.as_ref().map_or_else(|| "ok".to_owned(), |failure| failure.code.clone());
+    let record = |services: &Services| {
+        measured.map(|(delivery, stopwatch)| {
+            let outcome = Outcome {
+                code: &code,
+                number: delivery.receive_count,
+                waiting_since: delivery.sent_at,
+                bytes_in: sniffed,
+                bytes_out: 0,
+            };
+            let attempt = stopwatch.finish(services, delivery, outcome, services.clock.now());
+            services.metrics.job_finished(&JobMetrics {
+                stage: Stage::Ingest,
+                outcome: attempt.outcome.clone(),
+                duration_ms: attempt.duration_ms,
+                bytes_in: sniffed,
+                bytes_out: 0,
+                cost_usd: attempt.cost.total_usd,
+            });
+            attempt
+        })
+    };
+    // Unprocessable, it is complete once recorded: the ingest attempt goes in the record itself.
+    // Otherwise it is recorded once the jobs are enqueued, with their requests.
+    let ingest = if error.is_some() { record(services) } else { None };
     let asset = Asset {
         id: id.clone(),
         source: SourceObject {
@@ -83,7 +120,10 @@ pub(crate) async fn ingest_upload(
         metadata: None,
         sha256: None,
         moderation: None,
+        ingest,
+        cost: None,
         completed_sequencer: None,
+        completed_at: None,
         created_at: now,
         updated_at: now,
     };
@@ -99,7 +139,12 @@ pub(crate) async fn ingest_upload(
         }
     };
     match asset.status {
-        AssetStatus::Received => start_jobs(services, &asset).await?,
+        AssetStatus::Received => {
+            send_jobs(services, &asset).await?;
+            let ingest =
+                record(services).unwrap_or_else(|| Attempt::unmeasured("reconciled", services.clock.now()));
+            mark_processing(services, &asset, &ingest).await?;
+        }
         AssetStatus::Failed if asset.jobs.is_empty() && asset.completed_sequencer.is_none() => {
             info!(error = ?asset.error, "not processable media");
             complete_asset(services, &asset, AssetStatus::Failed).await?;
@@ -109,15 +154,28 @@ pub(crate) async fn ingest_upload(
     Ok(())
 }
 
-/// Sends a `received` asset's job messages and moves it to `processing` (again, after a crash in
-/// between: duplicate messages are harmless, a lost one is not).
-pub(crate) async fn start_jobs(services: &Services, asset: &Asset) -> Result<(), JobError> {
+/// Sends a `received` asset's job messages (again, after a crash before it was marked
+/// `processing`: duplicate messages are harmless, a lost one is not).
+async fn send_jobs(services: &Services, asset: &Asset) -> Result<(), JobError> {
     for &job in asset.jobs.keys() {
         services.queue.send(JobQueueName::Job(job), &JobMessage::for_job(asset, job)).await?;
     }
-    services.assets.mark_processing(&asset.id, &asset.source.sequencer, services.clock.now()).await?;
+    Ok(())
+}
+
+/// Moves a `received` asset whose jobs were sent to `processing`, with the attempt that sent them.
+async fn mark_processing(services: &Services, asset: &Asset, ingest: &Attempt) -> Result<(), JobError> {
+    let (id, sequencer) = (&asset.id, &asset.source.sequencer);
+    services.assets.mark_processing(id, sequencer, ingest, services.clock.now()).await?;
     info!(kind = ?asset.kind, jobs = asset.jobs.len(), "jobs enqueued");
     Ok(())
+}
+
+/// Sends a `received` asset's jobs and moves it to `processing`, for the reconciler: it has no
+/// queue delivery to measure, so the ingest is recorded as an unmeasured attempt.
+pub(crate) async fn start_jobs(services: &Services, asset: &Asset) -> Result<(), JobError> {
+    send_jobs(services, asset).await?;
+    mark_processing(services, asset, &Attempt::unmeasured("reconciled", services.clock.now())).await
 }
 
 async fn ingest_removal(services: &Services, id: AssetId, event: &ObjectEvent) -> Result<(), JobError> {
@@ -141,7 +199,10 @@ async fn ingest_removal(services: &Services, id: AssetId, event: &ObjectEvent) -
         metadata: None,
         sha256: None,
         moderation: None,
+        ingest: None,
+        cost: None,
         completed_sequencer: None,
+        completed_at: None,
         created_at: now,
         updated_at: now,
     };

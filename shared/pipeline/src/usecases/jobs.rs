@@ -4,12 +4,15 @@ use std::time::SystemTime;
 
 use tracing::{Instrument, info, info_span, warn};
 
+use crate::batch::Delivery;
 use crate::error::JobError;
 use crate::job_support::JobOutput;
 use crate::model::{Failure, JobKind, JobState, JobStatus};
-use crate::ports::{Claim, JobMessage, JobMetrics, JobResult};
+use crate::ports::{Claim, JobMessage, JobMetrics, JobResult, Stage};
 use crate::services::Services;
 use crate::time::Timestamp;
+use crate::usage::Ledger;
+use crate::usecases::attempt::{Outcome, Stopwatch};
 use crate::usecases::completion::complete_asset;
 use crate::usecases::{metadata, moderate, thumbnail};
 
@@ -21,10 +24,10 @@ use crate::usecases::{metadata, moderate, thumbnail};
 pub async fn handle_job_message(
     services: &Services,
     expected: JobKind,
-    body: &str,
+    delivery: &Delivery,
     deadline: Option<SystemTime>,
 ) -> Result<(), JobError> {
-    let message: JobMessage = match serde_json::from_str(body) {
+    let message: JobMessage = match serde_json::from_str(&delivery.body) {
         Ok(message) => message,
         Err(error) => {
             warn!(%error, "ignoring a message that is not a job");
@@ -36,16 +39,20 @@ pub async fn handle_job_message(
         return Ok(());
     }
     let span = info_span!("job", asset_id = %message.asset_id, job = %message.job, key = %message.key);
-    run_job(services, &message, deadline).instrument(span).await
+    let ledger = Ledger::default();
+    ledger.scope(run_job(services, &message, delivery, &ledger, deadline)).instrument(span).await
 }
 
 async fn run_job(
     services: &Services,
     message: &JobMessage,
+    delivery: &Delivery,
+    ledger: &Ledger,
     deadline: Option<SystemTime>,
 ) -> Result<(), JobError> {
     let (id, sequencer, job) = (&message.asset_id, &message.sequencer, message.job);
-    let started = services.clock.now();
+    let stopwatch = Stopwatch::start(services.clock.now(), ledger);
+    let started = stopwatch.started();
     // A Lambda invocation cannot outlive its deadline, so the lease ends there: when the process
     // dies mid-job (crash, OOM kill, timeout), the message's next delivery, which comes after the
     // queue's visibility timeout (at or above the function timeout), takes the job over instead
@@ -84,18 +91,29 @@ async fn run_job(
         },
     };
     let ended = services.clock.now();
-    services.metrics.job_finished(&JobMetrics {
-        job,
-        outcome: match &output {
-            Ok(_) => "ok".to_owned(),
-            Err(error) => error.code().to_owned(),
+    let previous = asset.jobs.get(&job).map(|state| state.history.clone()).unwrap_or_default();
+    let outcome = Outcome {
+        code: match &output {
+            Ok(JobOutput::Done { .. }) => "ok",
+            Ok(JobOutput::SentToWorker) => "sent-to-worker",
+            Err(error) => error.code(),
         },
-        duration_ms: ended.millis_since(started),
+        number: attempt,
+        waiting_since: previous.last().map(|last| last.ended_at).max(delivery.sent_at),
         bytes_in: message.size,
         bytes_out: match &output {
             Ok(JobOutput::Done { derivatives, .. }) => derivatives.iter().map(|d| d.bytes).sum(),
             _ => 0,
         },
+    };
+    let record = stopwatch.finish(services, delivery, outcome, ended);
+    services.metrics.job_finished(&JobMetrics {
+        stage: Stage::Job(job),
+        outcome: record.outcome.clone(),
+        duration_ms: record.duration_ms,
+        bytes_in: record.bytes_in,
+        bytes_out: record.bytes_out,
+        cost_usd: record.cost.total_usd,
     });
     let mut state = JobState {
         status: JobStatus::Done,
@@ -104,22 +122,24 @@ async fn run_job(
         ended_at: Some(ended),
         duration_ms: Some(ended.millis_since(started)),
         sent_to_worker: asset.jobs.get(&job).is_some_and(|state| state.sent_to_worker),
+        history: previous,
         ..JobState::pending()
     };
     let result = match output {
         Ok(JobOutput::SentToWorker) => {
-            services.assets.release_job(id, sequencer, job, None, true, ended).await?;
+            services.assets.release_job(id, sequencer, job, None, true, &record).await?;
             info!("sent to the long-job queue for worker mode");
             return Ok(());
         }
         Ok(JobOutput::Done { derivatives, metadata, sha256, moderation }) => {
             state.derivatives = derivatives;
+            state.history.push(record);
             JobResult { state, metadata, sha256, moderation: moderation.map(|boxed| *boxed) }
         }
         Err(error) if error.is_retryable() => {
             warn!(%error, code = error.code(), "job failed; it will be retried");
             let failure = error.to_failure();
-            services.assets.release_job(id, sequencer, job, Some(&failure), false, ended).await?;
+            services.assets.release_job(id, sequencer, job, Some(&failure), false, &record).await?;
             return Err(error);
         }
         Err(error) => {
@@ -127,6 +147,7 @@ async fn run_job(
             warn!(code = %failure.code, message = %failure.message, "job failed permanently");
             state.status = JobStatus::Failed;
             state.error = Some(failure);
+            state.history.push(record);
             JobResult { state, metadata: None, sha256: None, moderation: None }
         }
     };

@@ -1,5 +1,6 @@
 //! The use-cases: what each function does with one message.
 
+mod attempt;
 mod completion;
 mod ingest;
 mod jobs;

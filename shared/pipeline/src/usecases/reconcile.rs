@@ -148,7 +148,7 @@ pub async fn reconcile(
                 return Ok(false);
             }
             info!("an upload without an asset (its notification never came): ingesting it");
-            ingest_upload(services, id.clone(), &unnotified_upload(bucket, object)).await.map(|()| true)
+            ingest_upload(services, id.clone(), &unnotified_upload(bucket, object), None).await.map(|()| true)
         };
         match ingested.instrument(span.clone()).await {
             Ok(ingested) => report.uploads_ingested += u64::from(ingested),

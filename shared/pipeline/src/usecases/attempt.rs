@@ -1,0 +1,75 @@
+//! The record of one attempt, measured around the work: shared by ingest and the jobs.
+
+use crate::batch::Delivery;
+use crate::cost::Architecture;
+use crate::services::Services;
+use crate::time::Timestamp;
+use crate::usage::{Attempt, LambdaBilling, Ledger, take_cold_start, trace_id};
+
+/// An attempt being measured: started when its work was taken on, with the ledger its requests
+/// are counted in.
+pub(crate) struct Stopwatch {
+    started: Timestamp,
+    init_ms: Option<u64>,
+    ledger: Ledger,
+}
+
+/// What an attempt ended with, besides its times and requests.
+pub(crate) struct Outcome<'a> {
+    /// `ok`, `sent-to-worker` or the failure's code.
+    pub code: &'a str,
+    /// The attempt's number.
+    pub number: u32,
+    /// When the wait for this attempt began: the previous attempt's end, else the message's
+    /// arrival in its queue.
+    pub waiting_since: Option<Timestamp>,
+    /// Bytes of the source it was given.
+    pub bytes_in: u64,
+    /// Bytes it wrote.
+    pub bytes_out: u64,
+}
+
+impl Stopwatch {
+    /// Starts measuring at `started`, counting into `ledger` (the scope the work runs in).
+    pub(crate) fn start(started: Timestamp, ledger: &Ledger) -> Stopwatch {
+        Stopwatch { started, init_ms: take_cold_start(), ledger: ledger.clone() }
+    }
+
+    /// When the attempt started.
+    pub(crate) fn started(&self) -> Timestamp {
+        self.started
+    }
+
+    /// The attempt's record as of `ended`, costed at the stack's prices.
+    pub(crate) fn finish(
+        &self,
+        services: &Services,
+        delivery: &Delivery,
+        outcome: Outcome<'_>,
+        ended: Timestamp,
+    ) -> Attempt {
+        let duration_ms = ended.millis_since(self.started);
+        let lambda = services.settings.lambda_memory_mb.map(|memory_mb| LambdaBilling {
+            memory_mb,
+            architecture: Architecture::current().as_str().to_owned(),
+            billed_ms: duration_ms + self.init_ms.unwrap_or(0),
+        });
+        let requests = self.ledger.requests();
+        Attempt {
+            number: outcome.number,
+            outcome: outcome.code.to_owned(),
+            started_at: self.started,
+            ended_at: ended,
+            duration_ms,
+            queue_wait_ms: outcome.waiting_since.map(|since| self.started.millis_since(since)),
+            cold_start: self.init_ms.is_some(),
+            init_ms: self.init_ms,
+            cost: services.settings.prices.attempt_cost(lambda.as_ref(), &requests),
+            lambda,
+            requests,
+            bytes_in: outcome.bytes_in,
+            bytes_out: outcome.bytes_out,
+            trace_id: delivery.trace_header.as_deref().and_then(trace_id),
+        }
+    }
+}
