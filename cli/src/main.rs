@@ -33,6 +33,12 @@ enum Command {
     Moderate(moderate_command::ModerateArgs),
     /// Read the assets of a deployed stack (get, list, duplicates).
     Assets(ops::assets_command::AssetsArgs),
+    /// The timeline of one upload: ingest and each job's attempts, queue waits, cold starts,
+    /// durations, errors, bytes and cost.
+    Trace(ops::trace_command::TraceArgs),
+    /// What uploads cost over a period, by kind and outcome, and the Lambda-versus-workers
+    /// break-even.
+    Cost(ops::cost_command::CostArgs),
     /// Operate the dead-letter queues of a deployed stack (redrive).
     Dlq(ops::dlq_command::DlqArgs),
     /// Upload sample media to a deployed stack, wait for the results, print them and write a gallery.
@@ -48,6 +54,8 @@ fn main() -> ExitCode {
         Command::Probe(args) => probe_command::run(args),
         Command::Moderate(args) => moderate_command::run(args),
         Command::Assets(args) => ops::assets_command::run(args),
+        Command::Trace(args) => ops::trace_command::run(args),
+        Command::Cost(args) => ops::cost_command::run(args),
         Command::Dlq(args) => ops::dlq_command::run(args),
         Command::Demo(args) => ops::demo_command::run(args),
     };

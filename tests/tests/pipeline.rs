@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use e2e::{Stack, data, percentile};
 use futures::StreamExt;
+use pipeline::cost::{Cost, Prices};
 use pipeline::moderation::{ModerationDecision, ModerationProvider};
 use pipeline::ports::{AssetRepository, JobMessage};
 use pipeline::time::Timestamp;
@@ -124,6 +125,7 @@ async fn real_images_a_video_and_a_song_reach_ready_with_every_derivative_and_on
         assert!(asset.sha256.as_ref().is_some_and(|sha| sha.len() == 64));
         check_moderation(&asset, kind);
         check_derivatives(&stack, &asset).await;
+        check_cost_and_trace(&stack, &asset);
 
         let events = stack.wait_events(id, 1, Duration::from_secs(30)).await;
         assert_eq!(events[0]["detail-type"], "Asset Ready");
@@ -328,8 +330,79 @@ async fn bad_input_fails_without_retries_and_a_retryable_failure_goes_to_the_dlq
     assert!(said.contains("moved 1"), "{said}");
     let done = stack.wait_final(&id, Duration::from_secs(60)).await;
     assert_eq!(done.status, AssetStatus::Ready);
-    assert_eq!(done.jobs[&JobKind::Thumbnail].attempts as u64, max_receives + 1);
+    let thumbnail = &done.jobs[&JobKind::Thumbnail];
+    assert_eq!(thumbnail.attempts as u64, max_receives + 1);
     assert_eq!(stack.queue_depth(&dlq).await, 0);
+    // Every attempt is on the record and in the cost: the failed ones too.
+    let outcomes: Vec<&str> = thumbnail.history.iter().map(|attempt| attempt.outcome.as_str()).collect();
+    let mut expected = vec!["not-found"; max_receives as usize];
+    expected.push("ok");
+    assert_eq!(outcomes, expected);
+    assert!(thumbnail.history.iter().all(|attempt| attempt.cost.lambda_usd > 0.0));
+    let retried: f64 = thumbnail.history.iter().map(|attempt| attempt.cost.total_usd).sum();
+    let cost = done.cost.expect("the cost");
+    assert!((cost.total_usd - Cost::sum(done.attempts()).total_usd).abs() < 1e-12);
+    assert!(cost.total_usd >= retried, "{cost:?}");
+    let output = std::process::Command::new(&mediaflow)
+        .args(["trace", "--stack", &stack.name, id.as_str()])
+        .output()
+        .unwrap_or_else(|error| panic!("{}: {error}", mediaflow.display()));
+    let chart = String::from_utf8_lossy(&output.stdout);
+    println!("{chart}");
+    for number in 1..=max_receives + 1 {
+        assert!(chart.contains(&format!("thumbnail #{number}")), "attempt {number} missing:\n{chart}");
+    }
+    assert_eq!(chart.matches("not-found").count() as u64, max_receives, "{chart}");
+}
+
+/// The upload's recorded facts and cost: every attempt billed as a Lambda invocation with the
+/// requests it made, the upload's cost the formula over them at the stack's (default) prices, and
+/// `mediaflow trace --json` listing every attempt of every job.
+fn check_cost_and_trace(stack: &Stack, asset: &Asset) {
+    let prices = Prices::default();
+    let ingest = asset.ingest.as_ref().expect("the ingest attempt is recorded");
+    assert_eq!(ingest.outcome, "ok");
+    assert!(ingest.requests.s3_read >= 2, "a HEAD and the sniffing GET: {:?}", ingest.requests);
+    for attempt in asset.attempts() {
+        let billing = attempt.lambda.as_ref().unwrap_or_else(|| panic!("not billed as Lambda: {attempt:#?}"));
+        assert!(billing.memory_mb >= 128 && billing.billed_ms >= attempt.duration_ms, "{billing:?}");
+        assert!(attempt.queue_wait_ms.is_some(), "SentTimestamp reached the function: {attempt:#?}");
+        assert_eq!(attempt.cost, prices.attempt_cost(Some(billing), &attempt.requests), "{attempt:#?}");
+    }
+    for (job, state) in &asset.jobs {
+        let last = state.history.last().unwrap_or_else(|| panic!("{job}: no attempt recorded"));
+        assert_eq!(last.outcome, "ok", "{job}");
+        assert!(
+            last.requests.dynamodb_writes >= 1 && last.requests.dynamodb_write_units >= 1.0,
+            "{job}: the claim"
+        );
+        assert!(last.requests.s3_read >= 1, "{job}: the source was read: {:?}", last.requests);
+        assert_eq!(last.bytes_out > 0, !state.derivatives.is_empty(), "{job}");
+        if !state.derivatives.is_empty() {
+            assert!(last.requests.s3_write as usize >= state.derivatives.len(), "{job}: {:?}", last.requests);
+        }
+    }
+    let cost = asset.cost.expect("the completed upload's cost");
+    let sum = Cost::sum(asset.attempts());
+    assert!(cost.total_usd > 0.0 && (cost.total_usd - sum.total_usd).abs() < 1e-12, "{cost:?} vs {sum:?}");
+    assert!(cost.lambda_usd > 0.0 && cost.s3_usd > 0.0 && cost.dynamodb_usd > 0.0, "{cost:?}");
+
+    let mediaflow = workspace_binary("mediaflow");
+    let source = format!("s3://{}/{}", asset.source.bucket, asset.source.key);
+    let output = std::process::Command::new(&mediaflow)
+        .args(["trace", "--json", "--stack", &stack.name, &source])
+        .output()
+        .unwrap_or_else(|error| panic!("{}: {error}", mediaflow.display()));
+    assert!(output.status.success(), "trace failed: {}", String::from_utf8_lossy(&output.stderr));
+    let trace: serde_json::Value = serde_json::from_slice(&output.stdout).expect("trace --json is JSON");
+    let rows = trace["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), asset.attempts().count(), "{trace:#}");
+    let stages: std::collections::BTreeSet<&str> =
+        rows.iter().filter_map(|row| row["stage"].as_str()).collect();
+    let expected: std::collections::BTreeSet<&str> =
+        std::iter::once("ingest").chain(asset.jobs.keys().map(|job| job.as_str())).collect();
+    assert_eq!(stages, expected, "{source}");
+    assert!((trace["cost"]["total_usd"].as_f64().unwrap_or_default() - cost.total_usd).abs() < 1e-12);
 }
 
 /// A binary of the workspace next to this test's (same target folder and profile).

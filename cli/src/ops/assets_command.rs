@@ -49,7 +49,7 @@ enum AssetsCommand {
 }
 
 /// Parses `s3://bucket/key` or an asset id.
-fn asset_id(text: &str) -> Result<AssetId> {
+pub(crate) fn asset_id(text: &str) -> Result<AssetId> {
     if let Some(rest) = text.strip_prefix("s3://") {
         let (bucket, key) = rest.split_once('/').context("expected s3://bucket/key")?;
         return Ok(AssetId::for_object(bucket, key));

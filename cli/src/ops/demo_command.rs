@@ -13,6 +13,7 @@ use pipeline::ports::AssetRepository;
 use pipeline::time::Timestamp;
 use pipeline::{Asset, AssetId, DerivativeRole};
 
+use super::timeline::{Timeline, usd};
 use super::{Deployment, StackArgs, block_on};
 
 /// `mediaflow demo [--stack NAME] [--out DIR] PATH...`.
@@ -75,20 +76,21 @@ pub fn run(args: DemoArgs) -> Result<bool> {
         }
         println!();
         println!(
-            "{:<34} {:<6} {:<8} {:>5}  {:<40} {:<22} {:>8}",
-            "file", "kind", "status", "deriv", "metadata", "moderation", "ready in"
+            "{:<34} {:<6} {:<8} {:>5}  {:<40} {:<22} {:>8} {:>11}",
+            "file", "kind", "status", "deriv", "metadata", "moderation", "ready in", "cost"
         );
         for (upload, asset, took) in &finished {
             match asset {
                 Some(asset) => println!(
-                    "{:<34} {:<6} {:<8} {:>5}  {:<40} {:<22} {:>7.1}s",
+                    "{:<34} {:<6} {:<8} {:>5}  {:<40} {:<22} {:>7.1}s {:>11}",
                     upload.file.display(),
                     format!("{:?}", asset.kind).to_lowercase(),
                     asset.status,
                     asset.derivatives().count(),
                     key_metadata(asset),
                     moderation_summary(asset),
-                    took.as_secs_f64()
+                    took.as_secs_f64(),
+                    usd(asset.cost.map_or(0.0, |cost| cost.total_usd)),
                 ),
                 None => println!("{:<34} timed out after {}s", upload.file.display(), args.timeout),
             }
@@ -98,10 +100,21 @@ pub fn run(args: DemoArgs) -> Result<bool> {
                 .iter()
                 .filter_map(|(_, asset, took)| asset.as_ref().filter(|a| a.kind == kind).map(|_| *took))
                 .collect();
+            let costs: Vec<f64> = finished
+                .iter()
+                .filter_map(|(_, asset, _)| asset.as_ref().filter(|a| a.kind == kind)?.cost)
+                .map(|cost| cost.total_usd)
+                .collect();
             if let Some(summary) = latency_summary(&mut times) {
-                println!("upload → ready, {}: {summary}", format!("{kind:?}").to_lowercase());
+                let per_thousand = 1000.0 * costs.iter().sum::<f64>() / costs.len().max(1) as f64;
+                println!(
+                    "upload → ready, {}: {summary}; cost per 1,000 uploads {}",
+                    format!("{kind:?}").to_lowercase(),
+                    usd(per_thousand)
+                );
             }
         }
+        println!("where each upload's time and money went: mediaflow trace s3://{bucket}/<key>");
         let derivatives_bucket = deployment.config.derivatives_bucket.clone();
         let page = write_gallery(&s3, &derivatives_bucket, &args.out, &finished).await?;
         println!("\ngallery: {}", page.display());
@@ -193,7 +206,10 @@ async fn write_gallery(
         "<!doctype html><meta charset=utf-8><title>mediaflow demo</title>\
          <style>body{font-family:sans-serif;margin:2em}section{border-top:1px solid #ccc;padding:1em 0}\
          img,video{max-width:480px;margin:.3em;vertical-align:top}pre{background:#f6f6f6;padding:.5em;\
-         max-height:20em;overflow:auto}</style><h1>mediaflow demo</h1>",
+         max-height:20em;overflow:auto}table.timeline{border-collapse:collapse;font-size:.85em;margin:.5em 0}\
+         table.timeline td{padding:1px .5em;white-space:nowrap}td.lane{position:relative;width:32em;\
+         background:#f6f6f6}td.lane span{position:absolute;top:3px;bottom:3px}span.wait{background:#cde}\
+         span.run.ok{background:#4a8}span.run.failed{background:#d54}</style><h1>mediaflow demo</h1>",
     );
     for (upload, asset, took) in finished {
         let _ = write!(html, "<section><h2>{}</h2>", escape(&upload.file.display().to_string()));
@@ -203,13 +219,16 @@ async fn write_gallery(
         };
         let _ = write!(
             html,
-            "<p>{} · {} · ready in {:.1} s · moderation: <b>{}</b> · asset <code>{}</code></p>",
+            "<p>{} · {} · ready in {:.1} s · cost {} · moderation: <b>{}</b> · asset <code>{}</code></p>",
             format!("{:?}", asset.kind).to_lowercase(),
             asset.status,
             took.as_secs_f64(),
+            usd(asset.cost.map_or(0.0, |cost| cost.total_usd)),
             escape(&moderation_summary(asset)),
             asset.id
         );
+        // Where the time went: each attempt's queue wait (light) and run (green, red if it failed).
+        html.push_str(&Timeline::of(asset).html());
         for derivative in asset.derivatives() {
             let local = out.join(&derivative.key);
             if let Some(parent) = local.parent() {

@@ -1,11 +1,14 @@
-//! Commands that operate a deployed stack: `assets`, `dlq`, `demo`. They use the standard AWS
+//! Commands that operate a deployed stack: `assets`, `dlq`, `demo`, `trace`, `cost`. They use the standard AWS
 //! environment (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL` for LocalStack) and take resource
 //! names from `--stack NAME`'s CloudFormation outputs or from the environment variables the
 //! functions read (`ASSETS_TABLE`, `UPLOADS_BUCKET`, `DERIVATIVES_BUCKET`, `<NAME>_QUEUE_URL`).
 
 pub mod assets_command;
+pub mod cost_command;
 pub mod demo_command;
 pub mod dlq_command;
+pub mod timeline;
+pub mod trace_command;
 
 use std::collections::HashMap;
 
