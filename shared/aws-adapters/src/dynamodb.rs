@@ -180,6 +180,23 @@ impl DynamoAssetRepository {
         items.truncate(limit);
         Ok(items)
     }
+
+    /// Every asset with `status` whose record changed at or after `since`, oldest change first,
+    /// across all pages of the status index: the completed uploads of a period, which `mediaflow
+    /// cost` reports on. Not on the [`AssetRepository`] port: no use-case needs a whole period.
+    pub async fn list_updated_since(
+        &self,
+        status: AssetStatus,
+        since: Timestamp,
+    ) -> Result<Vec<Asset>, PortError> {
+        let query = self
+            .index_query(STATUS_INDEX, "status", status.as_str())
+            .key_condition_expression("#k = :v AND updated_at >= :since")
+            .expression_attribute_values(":since", s(since.to_string()))
+            .scan_index_forward(true);
+        let items = Self::first_items(query, usize::MAX).await?;
+        items.into_iter().map(|item| asset_from("dynamodb:Query", item)).collect()
+    }
 }
 
 #[async_trait]
