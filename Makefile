@@ -30,6 +30,8 @@ export MEDIAFLOW_MODEL_PATH := $(MODEL_DIR)/open-nsfw.onnx
 # moderation tests compare tract against.
 export MEDIAFLOW_MODERATION_PHOTOS := $(HOME)/.cache/mediaflow/moderation-photos
 export MEDIAFLOW_ONNX_VENV := $(HOME)/.cache/mediaflow/onnx-venv
+# Camera JPEGs with an embedded preview (scripts/fetch-preview-photos.sh) for media-core's tests and bench.
+export MEDIAFLOW_PREVIEW_PHOTOS := $(HOME)/.cache/mediaflow/preview-photos
 # The AWS environment of everything that talks to the local stack.
 LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
 	AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 MEDIAFLOW_STACK=$(STACK)
@@ -111,6 +113,7 @@ lint: deps
 ## Unit and use-case tests; the use-case scenarios also run on DynamoDB Local (from `setup`).
 unit: setup
 	@scripts/fetch-moderation-photos.sh $(MEDIAFLOW_MODERATION_PHOTOS) >/dev/null
+	@scripts/fetch-preview-photos.sh $(MEDIAFLOW_PREVIEW_PHOTOS) >/dev/null
 	@scripts/onnx-venv.sh $(MEDIAFLOW_ONNX_VENV) >/dev/null
 	scripts/with-dynamodb-local.sh $(CARGO) test --workspace --exclude e2e
 
@@ -127,6 +130,7 @@ e2e: setup package
 bench: deps package
 	scripts/bench-cold-start.py $(LAMBDA_DIR)
 	scripts/fetch-bench-images.sh .bench/images >/dev/null
+	scripts/fetch-preview-photos.sh $(MEDIAFLOW_PREVIEW_PHOTOS) >/dev/null
 	$(CARGO) bench -p media-core
 	$(CARGO) bench -p media-video --bench poster
 	scripts/bench-vs-vips.sh

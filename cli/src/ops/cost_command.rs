@@ -1,14 +1,11 @@
 //! `mediaflow cost`: what the uploads completed over a period cost, by kind and outcome, how long
 //! they took, what their retries cost, and at which upload rate always-on workers would be
 //! cheaper than Lambda. The numbers come from the attempts each asset record keeps (see
-//! `pipeline::usage`); the report itself is a pure function (`cost/report.rs`), printed as text
+//! `pipeline::usage`); the report itself is a pure function (`cost_command/report.rs`), printed as text
 //! tables or, with `--json`, as is.
 
-#[path = "cost/break_even.rs"]
 mod break_even;
-#[path = "cost/report.rs"]
 mod report;
-#[path = "cost/text.rs"]
 mod text;
 
 use std::time::Duration;

@@ -167,7 +167,7 @@ impl Timeline {
             "wait",
             "run",
             format!("0 ─ {}", seconds(span)),
-            "start",
+            "init",
             "outcome",
             "in",
             "out",

@@ -1,12 +1,17 @@
 //! Criterion benches of the image core's stages on a 12 MP baseline JPEG: decode (DCT-scaled),
 //! resize, encode, and the whole `process_image`. Set `MEDIAFLOW_BENCH_JPEG` to a real photo to
 //! bench that instead of the generated one (`scripts/fetch-bench-images.sh` fetches some).
+//! Then a real 24 MP Sony photo's 1024 px thumbnail made from its embedded full-HD preview and
+//! from its main image (`scripts/fetch-preview-photos.sh` fetches it into `MEDIAFLOW_PREVIEW_PHOTOS`).
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use image::{DynamicImage, RgbImage};
-use media_core::{Limits, OutputFormat, ThumbnailOptions, encode, process_image, resize};
+use media_core::{
+    EmbeddedPreviews, ImageDecoders, Limits, OutputFormat, ThumbnailOptions, ThumbnailSource, encode,
+    process_image, resize,
+};
 
 /// A 4000×3000 photo-like JPEG: smooth gradients plus fine texture, so the entropy decoder has
 /// realistic work (a flat image would flatter every stage).
@@ -62,5 +67,47 @@ fn bench_stages(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_stages);
+/// The Sony ILCE-6000 photo (6000×4000, a 1616×1080 preview in its MPF index), from
+/// `MEDIAFLOW_PREVIEW_PHOTOS` (default `~/.cache/mediaflow/preview-photos`).
+fn sony_with_preview() -> Vec<u8> {
+    let dir = std::env::var_os("MEDIAFLOW_PREVIEW_PHOTOS")
+        .filter(|value| !value.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/mediaflow/preview-photos")
+        });
+    let path = dir.join("sony-ilce6000.jpg");
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{}: {e} (run scripts/fetch-preview-photos.sh {})", path.display(), dir.display())
+    })
+}
+
+fn bench_embedded_preview(c: &mut Criterion) {
+    let sony = sony_with_preview();
+    let limits = Limits::default();
+    let options = ThumbnailOptions { sizes: vec![1024], format: OutputFormat::Jpeg, quality: 80 };
+    let via_preview = ImageDecoders::default();
+    let via_main = ImageDecoders::default().with_embedded_previews(EmbeddedPreviews::Never);
+    let source = |decoders: &ImageDecoders| {
+        decoders.process_image(&sony, &options, &limits).expect("process").metadata.thumbnail_source
+    };
+    assert!(
+        matches!(source(&via_preview), ThumbnailSource::EmbeddedPreview { .. }),
+        "the preview is not used"
+    );
+    assert_eq!(source(&via_main), ThumbnailSource::MainImage);
+
+    let mut group = c.benchmark_group("sony-6000x4000-to-1024");
+    group.sample_size(20);
+    group.bench_function("via_preview", |b| {
+        b.iter(|| via_preview.process_image(black_box(&sony), &options, &limits).expect("process"))
+    });
+    group.bench_function("via_main_image", |b| {
+        b.iter(|| via_main.process_image(black_box(&sony), &options, &limits).expect("process"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_stages, bench_embedded_preview);
 criterion_main!(benches);

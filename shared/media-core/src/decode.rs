@@ -35,7 +35,9 @@ pub fn decode_for_box(
     largest_box: u32,
 ) -> Result<DynamicImage, MediaError> {
     match header.format {
-        MediaFormat::Jpeg => decode_jpeg(&with_repaired_header(bytes), header, largest_box),
+        MediaFormat::Jpeg => {
+            decode_jpeg_covering(bytes, header, fit_within(header.width, header.height, largest_box))
+        }
         MediaFormat::Gif => decode_with_image_crate(&with_grey_global_palette(bytes), header, limits),
         MediaFormat::Tiff => crate::tiff_direct::decode(bytes, header, limits)
             .unwrap_or_else(|| decode_with_image_crate(bytes, header, limits)),
@@ -43,8 +45,23 @@ pub fn decode_for_box(
     }
 }
 
-fn decode_jpeg(bytes: &[u8], header: &ImageHeader, largest_box: u32) -> Result<DynamicImage, MediaError> {
-    let (target_width, target_height) = fit_within(header.width, header.height, largest_box);
+/// Decodes a JPEG (already checked by [`read_header`](crate::read_header)) to 8-bit RGB at the
+/// strongest DCT scale that still leaves it at least `target` (width, height). An embedded preview
+/// is decoded with the target of its main image, whose aspect ratio may differ from its own by a
+/// rounding pixel.
+pub(crate) fn decode_jpeg_covering(
+    bytes: &[u8],
+    header: &ImageHeader,
+    target: (u32, u32),
+) -> Result<DynamicImage, MediaError> {
+    decode_jpeg(&with_repaired_header(bytes), header, target)
+}
+
+fn decode_jpeg(
+    bytes: &[u8],
+    header: &ImageHeader,
+    (target_width, target_height): (u32, u32),
+) -> Result<DynamicImage, MediaError> {
     let denominator = jpeg_scale_denominator(header.width, header.height, target_width, target_height);
     let scaling = turbojpeg::ScalingFactor::new(1, denominator as usize);
     let width = header.width.div_ceil(denominator);

@@ -83,10 +83,21 @@ impl ExifData {
 
     /// The EXIF orientation, 1–8; 1 when absent or invalid.
     pub(crate) fn orientation(&self) -> u8 {
+        self.declared_orientation().unwrap_or(1)
+    }
+
+    /// The EXIF orientation when the block declares a valid one: unlike [`orientation`](Self::orientation),
+    /// tells "upright" from "not said" (an embedded preview that says nothing shares its main image's).
+    pub(crate) fn declared_orientation(&self) -> Option<u8> {
         self.field(Tag::Orientation)
             .and_then(|field| field.value.get_uint(0))
             .filter(|value| (1..=8).contains(value))
-            .map_or(1, |value| value as u8)
+            .map(|value| value as u8)
+    }
+
+    /// Whether the input had an EXIF block that parsed.
+    pub(crate) fn is_present(&self) -> bool {
+        self.0.is_some()
     }
 
     /// The fields we report; `None` when the input has none of them.
@@ -110,7 +121,8 @@ impl ExifData {
         self.0.as_ref()?.get_field(tag, In::PRIMARY)
     }
 
-    fn text(&self, tag: Tag) -> Option<String> {
+    /// An ASCII field of the primary image, trimmed; `None` when absent, empty or not text.
+    pub(crate) fn text(&self, tag: Tag) -> Option<String> {
         match &self.field(tag)?.value {
             Value::Ascii(parts) => {
                 let text = String::from_utf8_lossy(parts.first()?);

@@ -33,6 +33,44 @@ pub(crate) fn header_only(jpeg: &[u8]) -> &[u8] {
     &jpeg[..(scan + 2 + length).min(jpeg.len())]
 }
 
+/// One header segment of a JPEG: its marker and its payload (the bytes after the two length bytes).
+pub(crate) struct Segment<'a> {
+    /// The marker's second byte (`0xE1` for APP1, ...).
+    pub marker: u8,
+    /// Where `payload` starts in the JPEG, for formats whose offsets count from inside a segment
+    /// (MPF's count from its own TIFF header).
+    pub payload_offset: usize,
+    /// The segment's contents after its length.
+    pub payload: &'a [u8],
+}
+
+/// The segments of a JPEG's header, up to its first scan.
+pub(crate) struct HeaderSegments<'a> {
+    /// Every segment with a length, in file order.
+    pub segments: Vec<Segment<'a>>,
+    /// Where the first start-of-scan marker is: everything an image's header describes lies before it.
+    pub scan_start: usize,
+}
+
+/// The segments of `jpeg`'s header (stray bytes skipped, as [`with_repaired_header`] does), or
+/// `None` when it is not a JPEG or a segment runs past its end before the first scan.
+pub(crate) fn segments(jpeg: &[u8]) -> Option<HeaderSegments<'_>> {
+    let ranges = header_segments(jpeg)?;
+    let scan_start = ranges.last()?.start;
+    let segments = ranges
+        .iter()
+        .filter(|range| range.start != scan_start && range.len() >= 4)
+        .filter_map(|range| {
+            Some(Segment {
+                marker: *jpeg.get(range.start + 1)?,
+                payload_offset: range.start + 4,
+                payload: jpeg.get(range.start + 4..range.end)?,
+            })
+        })
+        .collect();
+    Some(HeaderSegments { segments, scan_start })
+}
+
 /// The identifier that starts an APP2 segment carrying (part of) an ICC profile.
 const ICC: &[u8] = b"ICC_PROFILE\0";
 
@@ -111,6 +149,19 @@ mod tests {
         let jpeg = [&SOI[..], &DQT, &SOS].concat();
         assert_eq!(header_only(&jpeg), &jpeg[..SOI.len() + DQT.len() + 4]);
         assert_eq!(header_only(b"not a jpeg"), b"not a jpeg");
+    }
+
+    #[test]
+    fn segments_have_their_markers_payloads_and_the_scan_start() {
+        let app1 = [0xFF, 0xE1, 0x00, 0x05, b'a', b'b', b'c'];
+        let jpeg = [&SOI[..], &app1, &[0x00][..], &DQT, &SOS].concat();
+        let header = segments(&jpeg).expect("a JPEG");
+        let found: Vec<(u8, usize, &[u8])> =
+            header.segments.iter().map(|s| (s.marker, s.payload_offset, s.payload)).collect();
+        assert_eq!(found, vec![(0xE1, 6, &b"abc"[..]), (0xDB, 14, &[0x01, 0x02][..])]);
+        assert_eq!(header.scan_start, 16);
+        assert!(segments(b"not a jpeg").is_none());
+        assert!(segments(&[&SOI[..], &[0xFF, 0xDB, 0x40, 0x00, 0x01][..]].concat()).is_none());
     }
 
     #[test]

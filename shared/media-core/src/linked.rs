@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use image::DynamicImage;
 
-use crate::{ImageHeader, Limits, MediaError, MediaFormat};
+use crate::{EmbeddedPreviews, ImageHeader, Limits, MediaError, MediaFormat};
 
 /// A decoder for formats the core recognises but does not decode itself.
 pub trait LinkedDecoder: Send + Sync {
@@ -43,22 +43,39 @@ pub struct LinkedImage {
 }
 
 /// The decoders an image is processed with: the core's own, plus a [`LinkedDecoder`] in the
-/// binaries that link one. Cheap to clone.
+/// binaries that link one, and whether JPEG thumbnails may come from a camera's embedded preview
+/// (by default when safe). Cheap to clone.
 #[derive(Clone, Default)]
 pub struct ImageDecoders {
     linked: Option<Arc<dyn LinkedDecoder>>,
+    embedded_previews: EmbeddedPreviews,
 }
 
 impl std::fmt::Debug for ImageDecoders {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ImageDecoders").field("linked", &self.linked.is_some()).finish()
+        f.debug_struct("ImageDecoders")
+            .field("linked", &self.linked.is_some())
+            .field("embedded_previews", &self.embedded_previews)
+            .finish()
     }
 }
 
 impl ImageDecoders {
     /// The core's decoders and `linked`.
     pub fn with_linked(linked: Arc<dyn LinkedDecoder>) -> ImageDecoders {
-        ImageDecoders { linked: Some(linked) }
+        ImageDecoders { linked: Some(linked), ..ImageDecoders::default() }
+    }
+
+    /// These decoders with `previews` deciding whether thumbnails and fingerprints of a JPEG may be
+    /// made from its embedded preview. [`EmbeddedPreviews::Never`] decodes every main image, for
+    /// callers whose thumbnails must come from exactly the pixels a viewer opens.
+    pub fn with_embedded_previews(self, previews: EmbeddedPreviews) -> ImageDecoders {
+        ImageDecoders { embedded_previews: previews, ..self }
+    }
+
+    /// Whether thumbnails may come from embedded previews.
+    pub fn embedded_previews(&self) -> EmbeddedPreviews {
+        self.embedded_previews
     }
 
     /// The linked decoder for `format`, when there is one that reads it.

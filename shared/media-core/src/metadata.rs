@@ -6,9 +6,9 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageDecoder, RgbImage};
 use sha2::{Digest, Sha256};
 
-use crate::MediaFormat;
 use crate::exif_fields::ExifSummary;
 use crate::header::{ColorModel, ImageHeader};
+use crate::{MediaFormat, ThumbnailSource};
 
 /// Everything mediaflow records about an image. Serialised as-is into `metadata.json` and DynamoDB.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -54,6 +54,17 @@ pub struct ImageMetadata {
     pub blurhash: String,
     /// The most common colour of the displayed image, `#rrggbb`.
     pub dominant_color: String,
+    /// Which pixels the thumbnails and fingerprints were made from: the image itself, or a camera's
+    /// embedded preview of it (see [`EmbeddedPreviews`](crate::EmbeddedPreviews)). Records written
+    /// before this field existed read as the image itself.
+    #[serde(default)]
+    pub thumbnail_source: ThumbnailSource,
+    /// Why a JPEG with a Multi-Picture Format index (as cameras that embed a preview write) had its
+    /// thumbnails made from the main image after all: a stable code such as `edited-after-capture`,
+    /// `preview-too-small` or `no-large-thumbnail`. Absent for every other image, and when
+    /// [`EmbeddedPreviews::Never`](crate::EmbeddedPreviews::Never) turned previews off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedded_preview_declined: Option<String>,
 }
 
 /// The edge of the small image the fingerprints are computed from.
@@ -151,15 +162,32 @@ fn icc_profile_description(icc: &[u8]) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
+/// What the metadata record is built from, besides the input's bytes and header.
+pub(crate) struct MetadataParts<'a> {
+    /// EXIF orientation, 1–8.
+    pub orientation: u8,
+    /// The EXIF fields reported.
+    pub exif: Option<ExifSummary>,
+    /// The embedded ICC profile.
+    pub icc_profile: Option<&'a [u8]>,
+    /// Fingerprints of the displayed image.
+    pub fingerprints: Fingerprints,
+    /// Which pixels the thumbnails and fingerprints were made from.
+    pub thumbnail_source: ThumbnailSource,
+    /// Why an embedded preview was not used, when there was one to consider.
+    pub embedded_preview_declined: Option<String>,
+}
+
 /// Builds the metadata record from its parts.
-pub(crate) fn assemble(
-    bytes: &[u8],
-    header: &ImageHeader,
-    orientation: u8,
-    exif: Option<ExifSummary>,
-    icc_profile: Option<&[u8]>,
-    fingerprints: Fingerprints,
-) -> ImageMetadata {
+pub(crate) fn assemble(bytes: &[u8], header: &ImageHeader, parts: MetadataParts<'_>) -> ImageMetadata {
+    let MetadataParts {
+        orientation,
+        exif,
+        icc_profile,
+        fingerprints,
+        thumbnail_source,
+        embedded_preview_declined,
+    } = parts;
     let swaps_axes = orientation >= 5;
     let (display_width, display_height) =
         if swaps_axes { (header.height, header.width) } else { (header.width, header.height) };
@@ -183,6 +211,8 @@ pub(crate) fn assemble(
         perceptual_hash: fingerprints.perceptual_hash,
         blurhash: fingerprints.blurhash,
         dominant_color: fingerprints.dominant_color,
+        thumbnail_source,
+        embedded_preview_declined,
     }
 }
 

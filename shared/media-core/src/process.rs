@@ -8,9 +8,13 @@ use crate::decode::{decode_for_box, flatten_on_white};
 use crate::exif_fields::ExifData;
 use crate::header::{ImageHeader, checked, read_header};
 use crate::linked::{ImageDecoders, LinkedImage};
-use crate::metadata::{FINGERPRINT_BOX, Fingerprints, ImageMetadata, assemble, embedded_icc_profile};
+use crate::metadata::{
+    FINGERPRINT_BOX, Fingerprints, ImageMetadata, MetadataParts, assemble, embedded_icc_profile,
+};
+use crate::mpf::MpfError;
+use crate::preview::{PreviewRejection, decode_embedded_preview};
 use crate::thumbnail::{Thumbnail, ThumbnailOptions, encode_thumbnail, orient, resize_cascade};
-use crate::{Limits, MediaError, MediaKind, sniff};
+use crate::{EmbeddedPreviews, Limits, MediaError, MediaFormat, MediaKind, ThumbnailSource, sniff};
 
 /// The result of processing one image.
 #[derive(Debug, Clone)]
@@ -79,8 +83,10 @@ impl ImageDecoders {
 
     /// The image in `bytes` upright and opaque (alpha flattened on white), fitted within a
     /// `side`×`side` box (never enlarged): what a classifier looks at. Decodes no larger than the
-    /// box needs, so a 12 MP JPEG is read at 1/8 scale for a 256 px box. Panics in a decoder are
-    /// caught as in [`process_image`](ImageDecoders::process_image).
+    /// box needs, so a 12 MP JPEG is read at 1/8 scale for a 256 px box. Never from an embedded
+    /// preview, whatever [`EmbeddedPreviews`] says: a classifier must judge the pixels a viewer
+    /// opens, and a preview is the one part of a file that can differ from them unseen. Panics in a
+    /// decoder are caught as in [`process_image`](ImageDecoders::process_image).
     pub fn render_upright(&self, bytes: &[u8], limits: &Limits, side: u32) -> Result<RgbImage, MediaError> {
         guarded(bytes, || {
             let header = self.inspect_image(bytes, limits)?;
@@ -91,14 +97,37 @@ impl ImageDecoders {
                     ExifData::read(bytes, header.format).orientation(),
                 ),
             };
-            let mut resized = resize_cascade(&decoded, header.width, header.height, &[side])?;
-            drop(decoded);
-            let mut image = resized.pop().map(|(_, image)| image).unwrap_or_default();
-            orient(&mut image, orientation);
-            Ok(match image {
-                DynamicImage::ImageRgba8(rgba) => flatten_on_white(&rgba),
-                other => other.into_rgb8(),
-            })
+            upright_in_box(decoded, &header, orientation, side)
+        })
+    }
+
+    /// The embedded preview that [`process_image`](ImageDecoders::process_image) would make
+    /// `options`' thumbnails from, upright and opaque in a `side`×`side` box as
+    /// [`render_upright`](ImageDecoders::render_upright) renders the main image; `None` when the
+    /// thumbnails come from the main image (nearly every file). For moderation: the rules only
+    /// catch honest edits, and a file can be built whose preview shows something else than its
+    /// main image, so a classifier that judges the main image must judge this too.
+    pub fn render_thumbnail_preview(
+        &self,
+        bytes: &[u8],
+        options: &ThumbnailOptions,
+        limits: &Limits,
+        side: u32,
+    ) -> Result<Option<RgbImage>, MediaError> {
+        guarded(bytes, || {
+            let header = self.inspect_image(bytes, limits)?;
+            if header.format != MediaFormat::Jpeg
+                || self.embedded_previews() != EmbeddedPreviews::WhenSafe
+                || self.linked_for(header.format).is_some()
+            {
+                return Ok(None);
+            }
+            let exif = ExifData::read(bytes, header.format);
+            let decode_box = options.largest_size().max(FINGERPRINT_BOX);
+            match decode_embedded_preview(bytes, &header, &exif, limits, decode_box) {
+                Ok(preview) => upright_in_box(preview.image, &header, exif.orientation(), side).map(Some),
+                Err(_) => Ok(None),
+            }
         })
     }
 
@@ -116,18 +145,20 @@ impl ImageDecoders {
     ) -> Result<ProcessedImage, MediaError> {
         options.validate()?;
         let header = self.inspect_image(bytes, limits)?;
-        let (decoded, exif, orientation, icc_profile) = match self.linked_for(header.format) {
+        let (decoded, exif, orientation, icc_profile, source) = match self.linked_for(header.format) {
             // The container's transformations are already applied: its EXIF orientation is not.
             Some(linked) => {
                 let LinkedImage { image, icc_profile, exif } = linked.decode(bytes, &header, limits)?;
-                (image, exif.map(ExifData::from_tiff).unwrap_or_default(), 1, icc_profile)
+                let exif = exif.map(ExifData::from_tiff).unwrap_or_default();
+                (image, exif, 1, icc_profile, PixelSource::default())
             }
             None => {
                 let exif = ExifData::read(bytes, header.format);
                 let orientation = exif.orientation();
                 let decode_box = options.largest_size().max(FINGERPRINT_BOX);
-                let decoded = decode_for_box(bytes, &header, limits, decode_box)?;
-                (decoded, exif, orientation, embedded_icc_profile(bytes, &header))
+                let (decoded, source) =
+                    self.decode_for_thumbnails(bytes, &header, &exif, limits, decode_box)?;
+                (decoded, exif, orientation, embedded_icc_profile(bytes, &header), source)
             }
         };
 
@@ -141,10 +172,68 @@ impl ImageDecoders {
             .into_iter()
             .map(|(size, image)| encode_thumbnail(size, image, orientation, options))
             .collect::<Result<Vec<_>, _>>()?;
-        let metadata =
-            assemble(bytes, &header, orientation, exif.summary(), icc_profile.as_deref(), fingerprints);
-        Ok(ProcessedImage { metadata, thumbnails })
+        let parts = MetadataParts {
+            orientation,
+            exif: exif.summary(),
+            icc_profile: icc_profile.as_deref(),
+            fingerprints,
+            thumbnail_source: source.thumbnail_source,
+            embedded_preview_declined: source.embedded_preview_declined,
+        };
+        Ok(ProcessedImage { metadata: assemble(bytes, &header, parts), thumbnails })
     }
+
+    /// The image in `bytes` (decoded by the core), no smaller than a `decode_box` box needs: from
+    /// its embedded preview when these decoders allow one and the file passes every rule of
+    /// `preview.rs`, from the image itself otherwise (whatever the reason, which is not the input's
+    /// fault). The thumbnails are sized from the main image's header either way.
+    fn decode_for_thumbnails(
+        &self,
+        bytes: &[u8],
+        header: &ImageHeader,
+        exif: &ExifData,
+        limits: &Limits,
+        decode_box: u32,
+    ) -> Result<(DynamicImage, PixelSource), MediaError> {
+        let mut source = PixelSource::default();
+        if header.format == MediaFormat::Jpeg && self.embedded_previews() == EmbeddedPreviews::WhenSafe {
+            match decode_embedded_preview(bytes, header, exif, limits, decode_box) {
+                Ok(preview) => {
+                    source.thumbnail_source = preview.source;
+                    return Ok((preview.image, source));
+                }
+                // Nearly every JPEG: nothing was declined.
+                Err(PreviewRejection::Index(MpfError::Absent)) => {}
+                Err(rejection) => source.embedded_preview_declined = Some(rejection.code().to_string()),
+            }
+        }
+        Ok((decode_for_box(bytes, header, limits, decode_box)?, source))
+    }
+}
+
+/// `decoded` (of the image `header` describes) fitted in a `side`×`side` box, turned upright by
+/// its EXIF `orientation`, alpha flattened on white: what a classifier is handed.
+fn upright_in_box(
+    decoded: DynamicImage,
+    header: &ImageHeader,
+    orientation: u8,
+    side: u32,
+) -> Result<RgbImage, MediaError> {
+    let mut resized = resize_cascade(&decoded, header.width, header.height, &[side])?;
+    drop(decoded);
+    let mut image = resized.pop().map(|(_, image)| image).unwrap_or_default();
+    orient(&mut image, orientation);
+    Ok(match image {
+        DynamicImage::ImageRgba8(rgba) => flatten_on_white(&rgba),
+        other => other.into_rgb8(),
+    })
+}
+
+/// Where the decoded pixels came from, for the metadata.
+#[derive(Default)]
+struct PixelSource {
+    thumbnail_source: ThumbnailSource,
+    embedded_preview_declined: Option<String>,
 }
 
 /// Runs `work` on `bytes`, turning a panic inside a third-party decoder into `corrupt-input` (or

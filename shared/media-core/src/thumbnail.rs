@@ -103,9 +103,10 @@ pub fn thumbnails_from_rgba(
     resized.into_iter().map(|(size, image)| encode_thumbnail(size, image, 1, options)).collect()
 }
 
-/// Resizes `decoded` (a possibly DCT-scaled decode of a `stored_width`×`stored_height` image, in
-/// stored orientation) to every box in `sizes`, largest first, each from the smallest earlier result
-/// that still covers it: one decode, and every resample as small as it can be.
+/// Resizes `decoded` (a possibly DCT-scaled decode of a `stored_width`×`stored_height` image or of
+/// its embedded preview, in stored orientation) to every box in `sizes`, largest first, each from
+/// the smallest earlier result that still covers it: one decode, and every resample as small as it
+/// can be.
 pub(crate) fn resize_cascade(
     decoded: &DynamicImage,
     stored_width: u32,

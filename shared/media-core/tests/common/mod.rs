@@ -16,6 +16,27 @@ pub fn data(relative: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
+/// A camera photo with an embedded preview, fetched by `scripts/fetch-preview-photos.sh` into
+/// `MEDIAFLOW_PREVIEW_PHOTOS` (default `~/.cache/mediaflow/preview-photos`; `make unit` fetches it
+/// and sets the variable). Too large to commit, and one is GPL. Panics with the command that
+/// fetches them when they are not there.
+pub fn preview_photo(name: &str) -> Vec<u8> {
+    let dir = std::env::var_os("MEDIAFLOW_PREVIEW_PHOTOS")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/mediaflow/preview-photos")
+        });
+    assert!(
+        dir.join(".complete").is_file(),
+        "no preview photos in {} (MEDIAFLOW_PREVIEW_PHOTOS): run scripts/fetch-preview-photos.sh {0}",
+        dir.display()
+    );
+    let path = dir.join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
 /// Decodes an encoded image (a thumbnail) to RGB8 with an independent decoder (the `image` crate).
 pub fn decode_rgb(bytes: &[u8]) -> RgbImage {
     image::load_from_memory(bytes).expect("output decodes").to_rgb8()

@@ -40,6 +40,7 @@ cp "$pillow/icc-after-SOF.jpg" "$in/jpeg-icc-after-sof.jpg"           # ICC segm
 cp "$pillow/tiff_gray_2_4_bpp/hopper2R.tif" "$in/tiff-gray2-lsb-first.tif"      # 2-bit, FillOrder 2
 cp "$pillow/tiff_gray_2_4_bpp/hopper4I.tif" "$in/tiff-gray4-white-is-zero.tif"  # 4-bit, min-is-white
 cp "$pillow/multipage.tiff" "$in/tiff-multipage-palette.tif"    # 3 pages, 1-bit palette
+cp "$pillow/sugarshack.mpo" "$in/mpo-stereo.mpo"                # 3DS stereo pair, MPF type 0x020002
 cp "$pillow/hopper.Lab.tif" "$in/tiff-lab.tif"                  # 8-bit CIELab
 cp "$pillow/tiff_tiled_ycbcr_jpeg_2x2_sampling.tif" "$in/tiff-tiled-ycbcr-jpeg.tif"  # GDAL, JPEG in tiles
 cp "$pillow/8bit.s.tif" "$in/tiff-signed8.tif"                  # signed 8-bit grey (mis-tagged)

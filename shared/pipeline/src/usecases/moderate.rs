@@ -1,5 +1,6 @@
-//! The moderate job: the classifier looks at an image (decoded upright, no larger than it needs)
-//! or at stills spread over a video, and the asset records the labels and the decision.
+//! The moderate job: the classifier looks at an image (decoded upright, no larger than it needs,
+//! and the embedded preview its thumbnails are made from, if any) or at stills spread over a
+//! video, and the asset records the labels and the decision.
 
 use std::time::Instant;
 
@@ -24,7 +25,15 @@ pub(crate) async fn run(services: &Services, message: &JobMessage) -> Result<Job
             check_size(message, limits.max_input_bytes)?;
             let bytes = services.objects.get(&message.bucket, &message.key).await?;
             let images = services.images.clone();
-            vec![blocking(move || Ok(images.render_upright(&bytes, &limits, side)?)).await?]
+            let thumbnails = services.settings.thumbnails.clone();
+            // The main image, and the embedded preview when the thumbnails are made from one:
+            // what viewers see must be what was judged, and the two can differ.
+            blocking(move || {
+                let mut pictures = vec![images.render_upright(&bytes, &limits, side)?];
+                pictures.extend(images.render_thumbnail_preview(&bytes, &thumbnails, &limits, side)?);
+                Ok(pictures)
+            })
+            .await?
         }
         MediaKind::Video => {
             let count = settings.video_frames.max(1) as usize;
