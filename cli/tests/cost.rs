@@ -20,7 +20,7 @@ use media_core::MediaKind;
 use pipeline::cost::Cost;
 use pipeline::model::SourceObject;
 use pipeline::time::Timestamp;
-use pipeline::usage::{Attempt, LambdaBilling, Requests};
+use pipeline::usage::{Attempt, LambdaBilling};
 use pipeline::{Asset, AssetId, AssetStatus, JobKind, JobState, JobStatus, Sequencer};
 use serde_json::Value;
 
@@ -78,24 +78,15 @@ async fn fresh_table(name: &str) -> Client {
 /// no Lambda ran in worker mode.
 fn attempt(outcome: &str, duration_ms: u64, [lambda, s3, dynamodb]: [f64; 3]) -> Attempt {
     Attempt {
-        number: 1,
-        outcome: outcome.into(),
-        started_at: Timestamp::from_millis(0),
         ended_at: Timestamp::from_millis(duration_ms),
         duration_ms,
-        queue_wait_ms: None,
-        cold_start: false,
-        init_ms: None,
         lambda: (lambda > 0.0).then(|| LambdaBilling {
             memory_mb: 1769,
             architecture: "arm64".into(),
             billed_ms: duration_ms,
         }),
-        requests: Requests::default(),
-        bytes_in: 0,
-        bytes_out: 0,
-        trace_id: None,
         cost: Cost::of(lambda * MICRO, s3 * MICRO, dynamodb * MICRO),
+        ..Attempt::unmeasured(outcome, Timestamp::from_millis(0))
     }
 }
 

@@ -283,19 +283,16 @@ mod tests {
         let requests = Requests { s3_read: 1, ..Requests::default() };
         Attempt {
             number,
-            outcome: outcome.into(),
-            started_at: Timestamp::from_millis(T0 + start),
             ended_at: Timestamp::from_millis(T0 + start + run),
             duration_ms: run,
             queue_wait_ms: Some(wait),
             cold_start: number == 1,
-            init_ms: None,
             cost: Prices::default().attempt_cost(Some(&lambda), &requests),
             lambda: Some(lambda),
             requests,
             bytes_in: 1000,
-            bytes_out: 0,
             trace_id: Some("1-abc-def".into()),
+            ..Attempt::unmeasured(outcome, Timestamp::from_millis(T0 + start))
         }
     }
 

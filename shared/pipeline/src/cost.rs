@@ -175,20 +175,12 @@ mod tests {
     fn attempt(outcome: &str, billed_ms: u64, requests: Requests, prices: &Prices) -> Attempt {
         let lambda = LambdaBilling { memory_mb: 1769, architecture: "arm64".into(), billed_ms };
         Attempt {
-            number: 1,
-            outcome: outcome.into(),
-            started_at: Timestamp::from_millis(0),
             ended_at: Timestamp::from_millis(billed_ms),
             duration_ms: billed_ms,
-            queue_wait_ms: None,
-            cold_start: false,
-            init_ms: None,
             cost: prices.attempt_cost(Some(&lambda), &requests),
             lambda: Some(lambda),
             requests,
-            bytes_in: 0,
-            bytes_out: 0,
-            trace_id: None,
+            ..Attempt::unmeasured(outcome, Timestamp::from_millis(0))
         }
     }
 

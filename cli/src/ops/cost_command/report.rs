@@ -340,7 +340,7 @@ pub fn report(assets: &[Asset], inputs: &BreakEvenInputs, period: Period) -> Cos
 mod tests {
     use std::collections::BTreeMap;
 
-    use pipeline::usage::{LambdaBilling, Requests};
+    use pipeline::usage::LambdaBilling;
     use pipeline::{AssetId, JobState, JobStatus, Sequencer};
 
     use super::*;
@@ -366,24 +366,15 @@ mod tests {
     /// An attempt of `duration_ms` that cost `lambda`, `s3` and `dynamodb` micro-dollars.
     fn attempt(outcome: &str, duration_ms: u64, [lambda, s3, dynamodb]: [f64; 3]) -> Attempt {
         Attempt {
-            number: 1,
-            outcome: outcome.into(),
-            started_at: Timestamp::from_millis(0),
             ended_at: Timestamp::from_millis(duration_ms),
             duration_ms,
-            queue_wait_ms: None,
-            cold_start: false,
-            init_ms: None,
             lambda: (lambda > 0.0).then(|| LambdaBilling {
                 memory_mb: 1769,
                 architecture: "arm64".into(),
                 billed_ms: duration_ms,
             }),
-            requests: Requests::default(),
-            bytes_in: 0,
-            bytes_out: 0,
-            trace_id: None,
             cost: Cost::of(lambda * MICRO, s3 * MICRO, dynamodb * MICRO),
+            ..Attempt::unmeasured(outcome, Timestamp::from_millis(0))
         }
     }
 
