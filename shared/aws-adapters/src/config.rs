@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use media_core::OutputFormat;
+use media_core::{EmbeddedPreviews, OutputFormat};
 pub use pipeline::config::ConfigError;
 use pipeline::config::{parse_list, parse_number};
 use pipeline::cost::Prices;
@@ -45,6 +45,9 @@ pub struct Config {
     pub event_bus: String,
     /// Who moderates (`MEDIAFLOW_MODERATION`), `None` when moderation is off.
     pub moderation: Option<ModerationProvider>,
+    /// Whether JPEG thumbnails may come from a camera's embedded preview
+    /// (`MEDIAFLOW_EMBEDDED_PREVIEWS`: `when-safe`, the default, or `never`).
+    pub embedded_previews: EmbeddedPreviews,
     /// Use-case settings.
     pub settings: Settings,
 }
@@ -139,6 +142,18 @@ impl Config {
             }
             settings.moderation = Some(moderation_settings);
         }
+        let embedded_previews = match lookup("MEDIAFLOW_EMBEDDED_PREVIEWS").map(|v| v.to_ascii_lowercase()) {
+            None => EmbeddedPreviews::WhenSafe,
+            Some(value) if value == "when-safe" => EmbeddedPreviews::WhenSafe,
+            Some(value) if value == "never" => EmbeddedPreviews::Never,
+            Some(value) => {
+                return Err(parse_error(
+                    "MEDIAFLOW_EMBEDDED_PREVIEWS",
+                    &value,
+                    "expected when-safe or never".into(),
+                ));
+            }
+        };
         settings.prices = Prices::from_lookup(&lookup)?;
         if let Some(value) = lookup("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") {
             settings.lambda_memory_mb = Some(parse_number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &value)?);
@@ -150,6 +165,7 @@ impl Config {
             queues,
             event_bus: lookup("EVENT_BUS_NAME").unwrap_or_else(|| "default".into()),
             moderation,
+            embedded_previews,
             settings,
         })
     }
@@ -204,6 +220,20 @@ mod tests {
             });
             assert!(matches!(error, Err(ConfigError { name: reported, .. }) if reported == name), "{name}");
         }
+    }
+
+    #[test]
+    fn embedded_previews_are_used_when_safe_unless_turned_off() {
+        let previews = |value: &'static str| {
+            Config::from_lookup(|name| (name == "MEDIAFLOW_EMBEDDED_PREVIEWS").then(|| value.to_owned()))
+                .map(|config| config.embedded_previews)
+        };
+        assert_eq!(
+            Config::from_lookup(|_| None).expect("valid").embedded_previews,
+            EmbeddedPreviews::WhenSafe
+        );
+        assert_eq!(previews("Never").expect("valid"), EmbeddedPreviews::Never);
+        assert!(matches!(previews("off"), Err(ConfigError { name: "MEDIAFLOW_EMBEDDED_PREVIEWS", .. })));
     }
 
     #[test]

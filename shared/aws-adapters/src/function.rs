@@ -110,6 +110,7 @@ pub async fn run_with_classifier(
         Some(from_env) => from_env(&config, &sdk)?,
         None => None,
     };
+    let images = images.with_embedded_previews(config.embedded_previews);
     let services = Services { video, images, classifier, ..services(&config, &sdk) };
     match args.mode {
         None => {
