@@ -145,6 +145,7 @@ async fn handle_lambda_batch(
     sqs: &aws_sdk_sqs::Client,
     event: LambdaEvent<SqsEvent>,
 ) -> SqsBatchResponse {
+    pipeline::usage::invocation_started();
     let deadline = event.context.deadline();
     let span =
         info_span!("batch", request_id = %event.context.request_id, records = event.payload.records.len());

@@ -91,10 +91,10 @@ pub struct Attempt {
     /// this start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_wait_ms: Option<u64>,
-    /// The process's first attempt: it paid the init phase (`init_ms`).
+    /// The first attempt of the process's first invocation: it paid the init phase (`init_ms`).
     #[serde(default)]
     pub cold_start: bool,
-    /// From the process's start to this attempt's, on a cold start.
+    /// From the process's start to its first invocation, on a cold start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_ms: Option<u64>,
     /// How Lambda billed it; absent in worker mode.
@@ -175,7 +175,7 @@ pub fn count(record: impl FnOnce(&mut Requests)) {
 }
 
 static PROCESS_START: LazyLock<Instant> = LazyLock::new(Instant::now);
-static COLD: AtomicBool = AtomicBool::new(true);
+static COLD_START: ColdStart = ColdStart::new();
 
 /// Marks the process's start, from which a cold start's init time is measured: call it first
 /// thing in `main`.
@@ -183,11 +183,47 @@ pub fn process_started() {
     LazyLock::force(&PROCESS_START);
 }
 
-/// For the process's first attempt (once, even when several start at once), the milliseconds
-/// since [`process_started`]: the init phase it paid for. `None` for every later attempt.
+/// Marks the start of a Lambda invocation (see [`ColdStart::invocation_started`]).
+pub fn invocation_started() {
+    COLD_START.invocation_started(|| u64::try_from(PROCESS_START.elapsed().as_millis()).unwrap_or(u64::MAX));
+}
+
+/// The init phase the current attempt paid for, if it is the first of the process's first
+/// invocation (see [`ColdStart::take`]).
 pub fn take_cold_start() -> Option<u64> {
-    COLD.swap(false, Ordering::SeqCst)
-        .then(|| u64::try_from(PROCESS_START.elapsed().as_millis()).unwrap_or(u64::MAX))
+    COLD_START.take()
+}
+
+/// Which attempt pays a process's init phase.
+#[derive(Debug)]
+pub struct ColdStart {
+    invoked: AtomicBool,
+    pending: Mutex<Option<u64>>,
+}
+
+impl ColdStart {
+    const fn new() -> ColdStart {
+        ColdStart { invoked: AtomicBool::new(false), pending: Mutex::new(None) }
+    }
+
+    /// The first invocation ends the init phase: its length (`init_ms()`) is offered to the first
+    /// attempt of that invocation. Any later invocation withdraws it, so that an init whose
+    /// invocation had no attempt (S3's test event, a malformed message) is not charged to an
+    /// attempt that came minutes later.
+    pub fn invocation_started(&self, init_ms: impl FnOnce() -> u64) {
+        let first = !self.invoked.swap(true, Ordering::SeqCst);
+        let init = first.then(init_ms);
+        if let Ok(mut pending) = self.pending.lock() {
+            *pending = init;
+        }
+    }
+
+    /// The init time, once, for the first attempt to ask after the first invocation started;
+    /// `None` for every other attempt, and in worker mode (no invocations, and instances are not
+    /// billed per attempt).
+    pub fn take(&self) -> Option<u64> {
+        self.pending.lock().ok().and_then(|mut pending| pending.take())
+    }
 }
 
 /// The trace id (`Root=1-...`) of an X-Ray trace header (`Root=1-...;Parent=...;Sampled=1`).
@@ -219,10 +255,17 @@ mod tests {
     }
 
     #[test]
-    fn only_the_first_attempt_of_a_process_is_cold() {
-        process_started();
-        assert!(take_cold_start().is_some());
-        assert_eq!(take_cold_start(), None);
+    fn only_the_first_attempt_of_the_first_invocation_is_cold() {
+        let cold = ColdStart::new();
+        assert_eq!(cold.take(), None, "no invocation yet (worker mode)");
+        cold.invocation_started(|| 180);
+        assert_eq!(cold.take(), Some(180));
+        assert_eq!(cold.take(), None, "claimed once");
+        // An init nobody in its invocation claimed is not charged to a later invocation.
+        let unclaimed = ColdStart::new();
+        unclaimed.invocation_started(|| 180);
+        unclaimed.invocation_started(|| 999);
+        assert_eq!(unclaimed.take(), None);
     }
 
     #[test]
