@@ -43,19 +43,6 @@ pub struct Requests {
     pub dynamodb_write_units: f64,
 }
 
-impl Requests {
-    /// Adds `other`'s counts to these.
-    pub fn add(&mut self, other: &Requests) {
-        self.s3_write += other.s3_write;
-        self.s3_read += other.s3_read;
-        self.s3_delete += other.s3_delete;
-        self.dynamodb_reads += other.dynamodb_reads;
-        self.dynamodb_writes += other.dynamodb_writes;
-        self.dynamodb_read_units += other.dynamodb_read_units;
-        self.dynamodb_write_units += other.dynamodb_write_units;
-    }
-}
-
 /// How Lambda billed an attempt. Absent in worker mode, where the instance is paid for anyway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LambdaBilling {
