@@ -2,7 +2,7 @@
 
 fn main() -> anyhow::Result<()> {
     for path in std::env::args_os().skip(1) {
-        match media_video::probe(path.as_ref(), &media_video::VideoLimits::default()) {
+        match media_video::probe(std::path::Path::new(&path), &media_video::VideoLimits::default()) {
             Ok(probe) => println!("{}", serde_json::to_string_pretty(&probe)?),
             Err(error) => println!("{}: {} ({error})", path.to_string_lossy(), error.code()),
         }

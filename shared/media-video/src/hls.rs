@@ -38,6 +38,9 @@ pub(crate) struct Segment {
     pub duration_seconds: f64,
     /// The URI, relative to the playlist.
     pub uri: String,
+    /// An `#EXT-X-MAP` that appears before this segment, other than the first one (which is
+    /// [`MediaPlaylist::init_uri`]): playlists joined from separately encoded parts may change it.
+    pub map_uri: Option<String>,
 }
 
 /// What media-video needs from a variant playlist.
@@ -59,19 +62,25 @@ pub(crate) fn parse_media_playlist(text: &str) -> Result<MediaPlaylist, String> 
     }
     let mut playlist = MediaPlaylist::default();
     let mut pending_duration = None;
+    let mut pending_map = None;
     for line in lines {
         if let Some(rest) = line.strip_prefix("#EXTINF:") {
             let duration = rest.split(',').next().unwrap_or_default();
             let duration: f64 = duration.parse().map_err(|_| format!("bad #EXTINF duration {duration:?}"))?;
             pending_duration = Some(duration);
         } else if let Some(rest) = line.strip_prefix("#EXT-X-MAP:") {
-            playlist.init_uri = quoted_attribute(rest, "URI");
+            if playlist.init_uri.is_none() {
+                playlist.init_uri = quoted_attribute(rest, "URI");
+            } else {
+                pending_map = quoted_attribute(rest, "URI");
+            }
         } else if line == "#EXT-X-ENDLIST" {
             playlist.ended = true;
         } else if !line.starts_with('#') {
             let duration_seconds =
                 pending_duration.take().ok_or_else(|| format!("segment {line} has no #EXTINF"))?;
-            playlist.segments.push(Segment { duration_seconds, uri: line.to_owned() });
+            let map_uri = pending_map.take();
+            playlist.segments.push(Segment { duration_seconds, uri: line.to_owned(), map_uri });
         }
     }
     Ok(playlist)
@@ -96,11 +105,20 @@ pub(crate) struct MeasuredBitRates {
 /// Measures a variant playlist at `playlist_path` from the sizes of its segments (the fMP4 init
 /// segment counts towards the first). Fails when a segment is missing.
 pub(crate) fn measure_bit_rates(playlist_path: &Path) -> Result<MeasuredBitRates, VideoError> {
+    let directory = playlist_path.parent().unwrap_or(Path::new("."));
+    measure_bit_rates_in(playlist_path, directory)
+}
+
+/// Like [`measure_bit_rates`], with the segments (and init segments) found in `directory` rather
+/// than beside the playlist. Every `#EXT-X-MAP` counts towards the segment after it.
+pub(crate) fn measure_bit_rates_in(
+    playlist_path: &Path,
+    directory: &Path,
+) -> Result<MeasuredBitRates, VideoError> {
     let text =
         std::fs::read_to_string(playlist_path).map_err(|error| VideoError::io(playlist_path, error))?;
     let playlist = parse_media_playlist(&text)
         .map_err(|reason| VideoError::encode(format!("reading {}", playlist_path.display()), reason))?;
-    let directory = playlist_path.parent().unwrap_or(Path::new("."));
     let size_of = |uri: &str| -> Result<u64, VideoError> {
         let path = directory.join(uri);
         std::fs::metadata(&path).map(|metadata| metadata.len()).map_err(|error| VideoError::io(path, error))
@@ -111,6 +129,9 @@ pub(crate) fn measure_bit_rates(playlist_path: &Path) -> Result<MeasuredBitRates
     };
     let (mut peak, mut total_bits, mut total_seconds) = (0u64, 0u64, 0f64);
     for segment in &playlist.segments {
+        if let Some(uri) = &segment.map_uri {
+            extra += size_of(uri)?;
+        }
         let bits = (size_of(&segment.uri)? + std::mem::take(&mut extra)) * 8;
         total_bits += bits;
         total_seconds += segment.duration_seconds;
@@ -141,18 +162,90 @@ pub(crate) struct Variant {
 
 /// The text of a master playlist listing `variants` in the order given.
 pub(crate) fn master_playlist(variants: &[Variant]) -> String {
+    master_playlist_with_audio(variants, None)
+}
+
+/// An audio rendition that the variants of a master playlist share (`#EXT-X-MEDIA:TYPE=AUDIO`),
+/// for video variants that carry no sound of their own.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AudioGroup {
+    /// `GROUP-ID`, which each variant names in `AUDIO`.
+    pub group_id: String,
+    /// `NAME`, shown by players that offer a choice.
+    pub name: String,
+    /// The audio media playlist's URI relative to the master.
+    pub uri: String,
+    /// `CHANNELS`: the number of channels.
+    pub channels: u32,
+    /// `LANGUAGE` (RFC 5646), when the source tags one.
+    pub language: Option<String>,
+}
+
+/// The text of a master playlist listing `variants` in the order given, with `audio` as the
+/// default (and only) audio rendition of every variant when given. The variants' bit rates and
+/// codecs must already include the audio's.
+pub(crate) fn master_playlist_with_audio(variants: &[Variant], audio: Option<&AudioGroup>) -> String {
     let mut text = String::from("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    if let Some(audio) = audio {
+        let _ =
+            write!(text, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{}\",NAME=\"{}\"", audio.group_id, audio.name);
+        if let Some(language) = &audio.language {
+            let _ = write!(text, ",LANGUAGE=\"{language}\"");
+        }
+        let _ = writeln!(
+            text,
+            ",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"{}\",URI=\"{}\"",
+            audio.channels, audio.uri
+        );
+    }
     for variant in variants {
         let _ = write!(
             text,
             "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},RESOLUTION={}x{},CODECS=\"{}\"",
             variant.bit_rates.peak, variant.bit_rates.average, variant.width, variant.height, variant.codecs
         );
+        if let Some(audio) = audio {
+            let _ = write!(text, ",AUDIO=\"{}\"", audio.group_id);
+        }
         if let Some(frame_rate) = variant.frame_rate.filter(|rate| rate.is_finite() && *rate > 0.0) {
             let _ = write!(text, ",FRAME-RATE={frame_rate:.3}");
         }
         let _ = write!(text, "\n{}\n", variant.uri);
     }
+    text
+}
+
+/// One segment of a media playlist to write.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PlaylistEntry {
+    /// The init segment this segment needs (`#EXT-X-MAP`); written when it differs from the
+    /// previous segment's.
+    pub map_uri: String,
+    /// `#EXTINF` duration in seconds.
+    pub duration_seconds: f64,
+    /// The URI, relative to the playlist.
+    pub uri: String,
+}
+
+/// The text of a complete (VOD, ended) fMP4 media playlist of `entries`. `TARGETDURATION` is the
+/// longest segment's duration (as written, to microseconds) rounded up.
+pub(crate) fn vod_media_playlist(entries: &[PlaylistEntry]) -> String {
+    let rounded = |seconds: f64| (seconds.max(0.0) * 1e6).round() / 1e6;
+    let target =
+        entries.iter().map(|entry| rounded(entry.duration_seconds)).fold(0.0f64, f64::max).ceil().max(1.0);
+    let mut text = format!(
+        "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:0\n\
+         #EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+    );
+    let mut current_map: Option<&str> = None;
+    for entry in entries {
+        if current_map != Some(entry.map_uri.as_str()) {
+            let _ = writeln!(text, "#EXT-X-MAP:URI=\"{}\"", entry.map_uri);
+            current_map = Some(&entry.map_uri);
+        }
+        let _ = write!(text, "#EXTINF:{:.6},\n{}\n", rounded(entry.duration_seconds), entry.uri);
+    }
+    text.push_str("#EXT-X-ENDLIST\n");
     text
 }
 
@@ -183,8 +276,8 @@ mod tests {
         assert_eq!(
             playlist.segments,
             [
-                Segment { duration_seconds: 4.0, uri: "720p_00000.m4s".into() },
-                Segment { duration_seconds: 1.25, uri: "720p_00001.m4s".into() }
+                Segment { duration_seconds: 4.0, uri: "720p_00000.m4s".into(), map_uri: None },
+                Segment { duration_seconds: 1.25, uri: "720p_00001.m4s".into(), map_uri: None }
             ]
         );
         assert!(parse_media_playlist("not a playlist").is_err());
@@ -225,6 +318,60 @@ mod tests {
             "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n\
              #EXT-X-STREAM-INF:BANDWIDTH=2000000,AVERAGE-BANDWIDTH=1500000,RESOLUTION=1280x720,\
              CODECS=\"avc1.64001f,mp4a.40.2\",FRAME-RATE=25.000\n720p.m3u8\n"
+        );
+    }
+
+    #[test]
+    fn vod_playlists_repeat_the_map_only_when_it_changes_and_round_the_target_up() {
+        let entry = |map: &str, duration_seconds: f64, uri: &str| PlaylistEntry {
+            map_uri: map.into(),
+            duration_seconds,
+            uri: uri.into(),
+        };
+        let text = vod_media_playlist(&[
+            entry("a_init.mp4", 4.0, "a_0.m4s"),
+            entry("a_init.mp4", 4.2, "a_1.m4s"),
+            entry("b_init.mp4", 1.5, "b_0.m4s"),
+        ]);
+        assert_eq!(
+            text,
+            "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:5\n#EXT-X-MEDIA-SEQUENCE:0\n\
+             #EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"a_init.mp4\"\n\
+             #EXTINF:4.000000,\na_0.m4s\n#EXTINF:4.200000,\na_1.m4s\n#EXT-X-MAP:URI=\"b_init.mp4\"\n\
+             #EXTINF:1.500000,\nb_0.m4s\n#EXT-X-ENDLIST\n"
+        );
+        let parsed = parse_media_playlist(&text).expect("parses");
+        assert_eq!(parsed.init_uri.as_deref(), Some("a_init.mp4"));
+        assert_eq!(parsed.segments[2].map_uri.as_deref(), Some("b_init.mp4"));
+        assert!(parsed.ended);
+        // Float noise must not raise the target: 4.0000000001 s is written as 4.000000.
+        assert!(vod_media_playlist(&[entry("i", 4.000_000_000_1, "s")]).contains("TARGETDURATION:4\n"));
+    }
+
+    #[test]
+    fn master_playlists_with_an_audio_group_name_it_in_every_variant() {
+        let variant = Variant {
+            uri: "360p.m3u8".into(),
+            bit_rates: MeasuredBitRates { peak: 900_000, average: 700_000 },
+            width: 640,
+            height: 360,
+            codecs: "avc1.64001e,mp4a.40.2".into(),
+            frame_rate: None,
+        };
+        let audio = AudioGroup {
+            group_id: "audio".into(),
+            name: "Audio".into(),
+            uri: "audio.m3u8".into(),
+            channels: 2,
+            language: Some("en".into()),
+        };
+        assert_eq!(
+            master_playlist_with_audio(&[variant], Some(&audio)),
+            "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n\
+             #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"Audio\",LANGUAGE=\"en\",DEFAULT=YES,AUTOSELECT=YES,\
+             CHANNELS=\"2\",URI=\"audio.m3u8\"\n\
+             #EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=700000,RESOLUTION=640x360,\
+             CODECS=\"avc1.64001e,mp4a.40.2\",AUDIO=\"audio\"\n360p.m3u8\n"
         );
     }
 }

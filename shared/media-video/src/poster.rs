@@ -6,8 +6,6 @@
 //! whatever the GOP length. Clips under 2 s (and clips without a keyframe after 10 %) use the
 //! keyframe at the start.
 
-use std::path::Path;
-
 use ffmpeg_next::codec::{self, threading};
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::format::context::Input;
@@ -22,6 +20,7 @@ use crate::input;
 use crate::input::check_probe_matches;
 use crate::probe::{Probe, VideoStream};
 use crate::rotation::rotated_size;
+use crate::source::VideoSource;
 use crate::tonemap::ToneMapper;
 
 /// Clips shorter than this get their first frame as the poster.
@@ -46,17 +45,27 @@ pub struct Poster {
     pub height: u32,
 }
 
-/// Extracts the poster of the video at `path`, described by `probe` (from [`probe`](crate::probe())):
+/// Extracts the poster of the video `source` (a path, or a [`VideoSource`]), described by `probe`
+/// (from [`probe`](crate::probe())):
 /// the first keyframe at or after 10 % of the duration (the first frame for clips under 2 s),
 /// rotated upright, as thumbnails made by the media core with `options`.
 ///
 /// Errors: `no-video-stream` for audio-only inputs, `corrupt-input` when no keyframe decodes, the
 /// media core's codes for thumbnail failures, and those of [`probe`](crate::probe()).
-pub fn extract_poster(path: &Path, probe: &Probe, options: &ThumbnailOptions) -> Result<Poster, VideoError> {
+pub fn extract_poster(
+    source: impl Into<VideoSource>,
+    probe: &Probe,
+    options: &ThumbnailOptions,
+) -> Result<Poster, VideoError> {
+    let source = source.into();
+    source.failed_reads_are_io_errors(|source| poster_of(source, probe, options))
+}
+
+fn poster_of(source: &VideoSource, probe: &Probe, options: &ThumbnailOptions) -> Result<Poster, VideoError> {
     let video = probe.main_video().ok_or(VideoError::NoVideoStream)?;
     options.validate().map_err(VideoError::Thumbnail)?;
     let MainVideo { file, mut context, time_base, stream_start, mut decoder } =
-        open_main_video(path, probe, video)?;
+        open_main_video(source, probe, video)?;
 
     let target_seconds = match probe.duration_seconds {
         Some(duration) if duration >= SHORT_CLIP_SECONDS => duration * POSTER_POSITION,
@@ -75,7 +84,7 @@ pub fn extract_poster(path: &Path, probe: &Probe, options: &ThumbnailOptions) ->
         if frame.is_none() {
             // Seeking back to the start is not exact in every container (MPEG-TS lands after the
             // first keyframe): read the start of a freshly opened file instead.
-            context = input::open(path, &file)?;
+            context = input::open(source, &file)?;
         }
     }
     if frame.is_none() {
@@ -119,16 +128,16 @@ pub(crate) struct MainVideo {
     pub(crate) decoder: ffmpeg_next::decoder::Video,
 }
 
-/// Opens the file at `path`, checks that it is the one `probe` describes, and opens a single-frame
-/// decoder on its main `video` stream.
+/// Opens `source`, checks that it is the one `probe` describes, and opens a single-frame decoder on
+/// its main `video` stream.
 pub(crate) fn open_main_video(
-    path: &Path,
+    source: &VideoSource,
     probe: &Probe,
     video: &VideoStream,
 ) -> Result<MainVideo, VideoError> {
-    let file = input::inspect_file(path)?;
+    let file = input::inspect(source)?;
     check_probe_matches(&file, probe)?;
-    let context = input::open(path, &file)?;
+    let context = input::open(source, &file)?;
     let stream = context
         .stream(video.index as usize)
         .filter(|stream| stream.parameters().medium() == ffmpeg_next::media::Type::Video)

@@ -1,8 +1,6 @@
 //! Probing: what a video or audio file is, read from its container and stream headers without
 //! decoding.
 
-use std::path::Path;
-
 use ffmpeg_next::codec::packet::side_data::Type as SideDataType;
 use ffmpeg_next::format::context::Input;
 use ffmpeg_next::format::stream::{Disposition, Stream};
@@ -15,6 +13,7 @@ use crate::ffi_util::{
 };
 use crate::input::{self, InputFile};
 use crate::rotation::{clockwise_rotation_from_display_matrix, rotated_size};
+use crate::source::VideoSource;
 use crate::tags::{Tags, capture_tags, owned_tags};
 use crate::{VideoError, VideoLimits};
 
@@ -251,18 +250,26 @@ impl Probe {
     }
 }
 
-/// Probes the file at `path`: opens it (file protocol and allowed containers only), reads the
-/// stream headers, and checks `limits` before anything is decoded.
+/// Probes `source` (a path, or a [`VideoSource`]): opens it (file protocol or ranged reads, allowed
+/// containers only), reads the stream headers, and checks `limits` before anything is decoded. On a
+/// ranged source this reads the headers and a few packets, not the file: a few blocks of a
+/// faststart MP4, plus the end of one with its index at the end.
 ///
 /// Errors: `unsupported-format` for files that are not a container media-video reads,
-/// `truncated-input`/`corrupt-input` for damaged ones, `too-large` past a limit, `io-error`.
-pub fn probe(path: &Path, limits: &VideoLimits) -> Result<Probe, VideoError> {
-    let file = input::inspect_file(path)?;
+/// `truncated-input`/`corrupt-input` for damaged ones, `too-large` past a limit, `io-error` (also
+/// whenever a ranged reader failed).
+pub fn probe(source: impl Into<VideoSource>, limits: &VideoLimits) -> Result<Probe, VideoError> {
+    let source = source.into();
+    source.failed_reads_are_io_errors(|source| probe_source(source, limits))
+}
+
+fn probe_source(source: &VideoSource, limits: &VideoLimits) -> Result<Probe, VideoError> {
+    let file = input::inspect(source)?;
     limits.check_input_bytes(file.bytes)?;
-    let context = input::open(path, &file)?;
+    let context = input::open(source, &file)?;
     let probe = describe(&context, &file)?;
     if probe.container.is_iso_bmff()
-        && let Some(reason) = input::iso_bmff_truncation(path)
+        && let Some(reason) = input::iso_bmff_truncation(source)
     {
         return Err(VideoError::TruncatedInput { reason });
     }

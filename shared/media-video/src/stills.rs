@@ -6,8 +6,6 @@
 //! asked for (not wherever the keyframes happen to be) and a clip with a single keyframe still
 //! gives distinct pictures. The cost is at most one GOP of decoding per still.
 
-use std::path::Path;
-
 use ffmpeg_next::Packet;
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::format::context::Input;
@@ -21,6 +19,7 @@ use crate::input;
 use crate::poster::{MainVideo, open_main_video, seek};
 use crate::probe::Probe;
 use crate::rotation::rotated_size;
+use crate::source::VideoSource;
 use crate::tonemap::ToneMapper;
 
 /// Packets read for one still before giving up on it, so a damaged file is not read whole per still.
@@ -35,20 +34,30 @@ pub struct Still {
     pub image: RgbImage,
 }
 
-/// Decodes `count` frames of the video at `path` (described by `probe`), at the middles of `count`
-/// equal parts of the clip, each upright and fitted within a `side`×`side` box. A clip without a
-/// known duration gives its first frame only; a still that cannot be decoded is left out, and
+/// Decodes `count` frames of the video `source` (a path, or a [`VideoSource`]; described by `probe`),
+/// at the middles of `count` equal parts of the clip, each upright and fitted within a `side`×`side`
+/// box. A clip without a known duration gives its first frame only; a still that cannot be decoded is left out, and
 /// `corrupt-input` is returned when none can.
 ///
 /// Errors: `no-video-stream` for audio-only inputs, `corrupt-input`, and those of
 /// [`probe`](crate::probe()).
-pub fn extract_stills(path: &Path, probe: &Probe, count: usize, side: u32) -> Result<Vec<Still>, VideoError> {
+pub fn extract_stills(
+    source: impl Into<VideoSource>,
+    probe: &Probe,
+    count: usize,
+    side: u32,
+) -> Result<Vec<Still>, VideoError> {
+    let source = source.into();
+    source.failed_reads_are_io_errors(|source| stills_of(source, probe, count, side))
+}
+
+fn stills_of(source: &VideoSource, probe: &Probe, count: usize, side: u32) -> Result<Vec<Still>, VideoError> {
     let video = probe.main_video().ok_or(VideoError::NoVideoStream)?;
     if count == 0 || side == 0 {
         return Err(VideoError::InvalidOptions("stills need a count and a box side above 0".into()));
     }
     let MainVideo { file, mut context, time_base: stream_time_base, stream_start, mut decoder } =
-        open_main_video(path, probe, video)?;
+        open_main_video(source, probe, video)?;
     let time_base = f64::from(stream_time_base);
     let (width, height) = fit_within(video.display_width, video.display_height, side);
     let (stored_width, stored_height) = rotated_size(width, height, video.rotation);
@@ -67,13 +76,13 @@ pub fn extract_stills(path: &Path, probe: &Probe, count: usize, side: u32) -> Re
         let target = (seconds / time_base).round() as i64 + stream_start;
         if !seek(&mut context, video.index, target, i64::MIN..target.saturating_add(1)) {
             // Unseekable (or nothing before the target): read from the start of a fresh open.
-            context = input::open(path, &file)?;
+            context = input::open(source, &file)?;
         }
         let mut frame = decode_until(&mut context, &mut decoder, video.index, target);
         if frame.is_none() {
             // Seeking is not exact in every container (MPEG-TS can land past the keyframes):
             // decode from the start of a fresh open instead.
-            context = input::open(path, &file)?;
+            context = input::open(source, &file)?;
             frame = decode_until(&mut context, &mut decoder, video.index, target);
         }
         let Some(frame) = frame else { continue };

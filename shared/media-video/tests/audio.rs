@@ -11,8 +11,7 @@ use common::*;
 use media_video::{Container, Probe, TranscodeOptions, VideoLimits, probe, transcode};
 
 fn probe_audio(name: &str) -> Probe {
-    probe(&audio_file(name), &VideoLimits::default())
-        .unwrap_or_else(|error| panic!("probing {name}: {error}"))
+    probe(audio_file(name), &VideoLimits::default()).unwrap_or_else(|error| panic!("probing {name}: {error}"))
 }
 
 /// Every file: its container, codec, sample rate and channel count, as written by `make-test-data.sh`.

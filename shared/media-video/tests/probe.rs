@@ -6,7 +6,7 @@ use common::{clip, temp_dir, truncated_copy};
 use media_video::{Container, DynamicRange, VideoError, VideoLimitKind, VideoLimits, probe};
 
 fn probe_clip(name: &str) -> media_video::Probe {
-    probe(&clip(name), &VideoLimits::default()).unwrap_or_else(|error| panic!("probing {name}: {error}"))
+    probe(clip(name), &VideoLimits::default()).unwrap_or_else(|error| panic!("probing {name}: {error}"))
 }
 
 #[test]

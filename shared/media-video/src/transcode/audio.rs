@@ -82,6 +82,12 @@ impl AudioEncoder {
         Rational::new(1, self.rate as i32)
     }
 
+    /// The encoder's priming: its first packet starts this many samples before time zero.
+    pub(crate) fn priming_samples(&self) -> i64 {
+        // SAFETY: reading a plain integer field of the opened encoder context we own.
+        i64::from(unsafe { (*self.encoder.as_ptr()).initial_padding }.max(0))
+    }
+
     /// Seconds of audio sent to the encoder so far.
     pub(crate) fn seconds_encoded(&self) -> f64 {
         self.next_pts.map_or(0.0, |pts| pts as f64 / f64::from(self.rate))

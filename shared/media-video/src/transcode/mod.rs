@@ -22,11 +22,16 @@ mod options;
 mod pipeline;
 mod plan;
 mod publish;
+mod segmented;
 mod video;
 
 pub use options::{
     AudioRendition, HlsSegmentFormat, Rendition, Rung, TranscodeOptions, TranscodeOutputs, X264Preset,
     default_ladder,
+};
+pub use segmented::{
+    AudioTrackOutputs, ChunkOutput, RungSegmentOutputs, SegmentOutputs, SegmentPlan, join_segments,
+    plan_segments, transcode_audio_track, transcode_segment,
 };
 
 use std::path::Path;
@@ -43,23 +48,36 @@ use crate::hls::{AAC_LC_CODEC_STRING, Variant, master_playlist, measure_bit_rate
 use crate::input::{self, InputFile};
 use crate::probe::{AudioStream, Probe, VideoStream};
 use crate::rotation::rotated_size;
+use crate::source::VideoSource;
 use crate::tonemap::ToneMapper;
 use audio::AudioEncoder;
 use mux::{HlsVariantOptions, Muxer, MuxerStreams};
-use pipeline::{AudioPath, MAX_DECODE_ERRORS, VideoPath, write_audio};
+use pipeline::{AudioPath, FrameWindow, MAX_DECODE_ERRORS, VideoPath, write_audio};
 use plan::plan_renditions;
 use publish::{Staged, publish};
 use video::{RenditionVideoEncoder, VideoSettings, rendition_color, stream_color};
 
-/// Transcodes the file at `path`, described by `probe` (from [`probe`](crate::probe())), as `options`
-/// say: H.264/AAC faststart MP4 renditions (`<label>.mp4`), HLS (`hls/master.m3u8`), or for
-/// audio-only inputs an AAC `audio.m4a`. `progress` is called with the fraction done (0 to 1).
+/// Transcodes `source` (a path, or a [`VideoSource`]), described by `probe` (from
+/// [`probe`](crate::probe())), as `options` say: H.264/AAC faststart MP4 renditions
+/// (`<label>.mp4`), HLS (`hls/master.m3u8`), or for audio-only inputs an AAC `audio.m4a`. `progress`
+/// is called with the fraction done (0 to 1). A ranged source is read once, front to back, in
+/// requests that grow while the reads stay sequential.
 ///
 /// Errors: `deadline-exceeded` when `options.deadline` passes (partial outputs are removed),
 /// `no-media-stream`, `unsupported-codec`, `corrupt-input`, `truncated-input` (the media ends well
 /// before the container's duration), `too-large`, `invalid-options`, `encode-failed`, `io-error`.
 pub fn transcode(
-    path: &Path,
+    source: impl Into<VideoSource>,
+    probe: &Probe,
+    options: &TranscodeOptions,
+    progress: &mut dyn FnMut(f32),
+) -> Result<TranscodeOutputs, VideoError> {
+    let source = source.into();
+    source.failed_reads_are_io_errors(|source| transcode_source(source, probe, options, progress))
+}
+
+fn transcode_source(
+    source: &VideoSource,
     probe: &Probe,
     options: &TranscodeOptions,
     progress: &mut dyn FnMut(f32),
@@ -69,7 +87,7 @@ pub fn transcode(
     options.limits.check_probe(probe)?;
     let deadline = Deadline(options.deadline);
     deadline.check("starting")?;
-    let file = input::inspect_file(path)?;
+    let file = input::inspect(source)?;
     input::check_probe_matches(&file, probe)?;
     if probe.main_video().is_none() && probe.main_audio().is_none() {
         return Err(VideoError::NoMediaStream);
@@ -90,7 +108,7 @@ pub fn transcode(
         .map_err(|error| VideoError::io(&work_dir, error))?;
     let started = Instant::now();
     let staged =
-        Transcode { path, file: &file, probe, options, staging: staging.path(), deadline }.run(progress)?;
+        Transcode { source, file: &file, probe, options, staging: staging.path(), deadline }.run(progress)?;
     deadline.check("publishing")?;
     let outputs = publish(staged, staging.path(), &options.out_dir)?;
     progress(1.0);
@@ -118,7 +136,7 @@ impl Deadline {
 
 /// One transcode's inputs.
 struct Transcode<'a> {
-    path: &'a Path,
+    source: &'a VideoSource,
     file: &'a InputFile,
     probe: &'a Probe,
     options: &'a TranscodeOptions,
@@ -128,7 +146,7 @@ struct Transcode<'a> {
 
 impl Transcode<'_> {
     fn run(&self, progress: &mut dyn FnMut(f32)) -> Result<Staged, VideoError> {
-        let mut context = input::open(self.path, self.file)?;
+        let mut context = input::open(self.source, self.file)?;
         let start_seconds = start_seconds(&context, self.probe);
         let mut video = match self.probe.main_video() {
             Some(stream) => Some(self.open_video(&context, stream, start_seconds)?),
@@ -168,7 +186,7 @@ impl Transcode<'_> {
                     continue;
                 }
                 Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::util::error::EIO => {
-                    return Err(input::read_error(self.path, self.file.sniffed));
+                    return Err(input::read_error(self.source, self.file.sniffed));
                 }
                 Err(error) => {
                     return Err(VideoError::CorruptInput { reason: format!("reading packets: {error}") });
@@ -254,10 +272,7 @@ impl Transcode<'_> {
         if time_base.numerator() <= 0 || time_base.denominator() <= 0 {
             return Err(VideoError::CorruptInput { reason: "the video stream has no time base".into() });
         }
-        let frame_rate = [stream.avg_frame_rate(), stream.rate()]
-            .into_iter()
-            .find(|rate| rate.numerator() > 0 && rate.denominator() > 0 && f64::from(*rate) <= 1000.0)
-            .unwrap_or(Rational::new(30, 1));
+        let frame_rate = nominal_frame_rate(&stream);
         let keyframe_interval = f64::from(self.options.keyframe_interval_seconds);
         let gop_frames = ((f64::from(frame_rate) * keyframe_interval).round() as u32).max(1);
         let tone_mapper =
@@ -295,6 +310,10 @@ impl Transcode<'_> {
             decode_errors: 0,
             limits: self.options.limits,
             tone_mapper,
+            window: FrameWindow::WHOLE,
+            frames_encoded: 0,
+            passed_end: false,
+            reached_end: false,
         })
     }
 
@@ -486,6 +505,15 @@ impl Transcode<'_> {
         };
         Ok(Staged { renditions, hls_master, audio_only: None, duration_seconds })
     }
+}
+
+/// The frame rate libx264 is told, and the duration of frames without timestamps: the stream's
+/// average rate, else its base rate, else 30.
+fn nominal_frame_rate(stream: &ffmpeg_next::format::stream::Stream<'_>) -> Rational {
+    [stream.avg_frame_rate(), stream.rate()]
+        .into_iter()
+        .find(|rate| rate.numerator() > 0 && rate.denominator() > 0 && f64::from(*rate) <= 1000.0)
+        .unwrap_or(Rational::new(30, 1))
 }
 
 /// How long the streams we transcode say they last: the longer of the main video and audio

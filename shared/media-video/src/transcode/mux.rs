@@ -37,6 +37,29 @@ pub(crate) struct Muxer {
     audio: Option<Slot>,
     /// Which rendition's video this muxer carries.
     pub(crate) rendition: Option<usize>,
+    /// For fragmented MP4: where fragments are cut, and the timeline shift.
+    chunks: Option<ChunkCutter>,
+}
+
+/// Cuts a one-stream fragmented MP4 into fragments of about `chunk_ticks` each, at keyframes (a
+/// fragment per HLS chunk), and shifts timestamps by `shift` (both in the encoder's time base).
+#[derive(Debug, Clone)]
+pub(crate) struct ChunkCutter {
+    chunk_ticks: i64,
+    shift: i64,
+    /// Shifted presentation time of each fragment's first packet.
+    starts: Vec<i64>,
+    /// The latest shifted presentation end (pts plus duration) of any packet.
+    end: i64,
+}
+
+/// Where the fragments of a fragmented MP4 start and where the stream ends: shifted timestamps in
+/// the encoder's time base.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ChunkTimes {
+    pub starts: Vec<i64>,
+    pub end: i64,
+    pub time_base: Rational,
 }
 
 /// The encoders whose streams a muxer carries.
@@ -106,6 +129,49 @@ impl Muxer {
         Muxer::start(output, playlist_path, streams, options)
     }
 
+    /// A fragmented MP4 of one stream at `path`: `ftyp` and an empty `moov` (the same for every
+    /// file of the same encoder settings), then one `moof`+`mdat` fragment per chunk of about
+    /// `chunk_seconds`, cut before a keyframe. Timestamps are written as given plus
+    /// `shift_seconds` (never shifted to zero), so each fragment's `tfdt` is its decode time on
+    /// the shared output timeline. No edit list: HLS players ignore them.
+    pub(crate) fn fragmented_mp4(
+        path: &Path,
+        streams: MuxerStreams<'_>,
+        chunk_seconds: f64,
+        shift_seconds: f64,
+    ) -> Result<Muxer, VideoError> {
+        let time_base = match (streams.video, streams.audio) {
+            (Some((_, time_base, _)), None) | (None, Some((_, time_base))) => time_base,
+            _ => return Err(VideoError::encode("creating a fragmented MP4", "it takes exactly one stream")),
+        };
+        let url = output_url(path)?;
+        let output = ffmpeg_next::format::output_as(&url, "mp4")
+            .map_err(|error| mux_error(path, "creating", error))?;
+        let mut options = Dictionary::new();
+        options.set("movflags", "+frag_custom+empty_moov+default_base_moof+frag_discont+skip_trailer");
+        options.set("use_editlist", "0");
+        options.set("avoid_negative_ts", "disabled");
+        let mut muxer = Muxer::start(output, path, streams, options)?;
+        let ticks = |seconds: f64| (seconds / f64::from(time_base)).round() as i64;
+        muxer.chunks = Some(ChunkCutter {
+            chunk_ticks: ticks(chunk_seconds).max(1),
+            shift: ticks(shift_seconds),
+            starts: Vec::new(),
+            end: 0,
+        });
+        Ok(muxer)
+    }
+
+    /// The fragments' start times of a fragmented MP4 (see [`Muxer::fragmented_mp4`]).
+    pub(crate) fn chunk_times(&self) -> Option<ChunkTimes> {
+        let slot = self.video.or(self.audio)?;
+        self.chunks.as_ref().map(|cutter| ChunkTimes {
+            starts: cutter.starts.clone(),
+            end: cutter.end,
+            time_base: slot.encoder_time_base,
+        })
+    }
+
     fn start(
         mut output: Output,
         path: &Path,
@@ -139,6 +205,7 @@ impl Muxer {
             rendition: streams.video.map(|(_, _, rendition)| rendition),
             path: path.to_owned(),
             output,
+            chunks: None,
         })
     }
 
@@ -162,6 +229,40 @@ impl Muxer {
     fn write(&mut self, slot: Option<Slot>, packet: &Packet) -> Result<(), VideoError> {
         let Some(slot) = slot else { return Ok(()) };
         let mut copy = new_reference(packet)?;
+        if let Some(cutter) = self.chunks.as_mut() {
+            copy.set_pts(packet.pts().map(|pts| pts + cutter.shift));
+            copy.set_dts(packet.dts().map(|dts| dts + cutter.shift));
+            let pts = copy.pts().or(copy.dts()).unwrap_or(cutter.end);
+            let cut = match cutter.starts.last() {
+                None => true,
+                Some(start) => (packet.is_key() || self.video.is_none()) && pts - start >= cutter.chunk_ticks,
+            };
+            if cut {
+                if !cutter.starts.is_empty() {
+                    // SAFETY: a null packet asks a muxer with AVFMT_ALLOW_FLUSH (mov) to write out
+                    // what it buffered: with `frag_custom`, the current fragment.
+                    let result =
+                        unsafe { ffi::av_write_frame(self.output.as_mut_ptr(), std::ptr::null_mut()) };
+                    if result < 0 {
+                        return Err(mux_error(
+                            &self.path,
+                            "flushing a fragment of",
+                            ffmpeg_next::Error::from(result),
+                        ));
+                    }
+                }
+                cutter.starts.push(pts);
+            }
+            cutter.end = cutter.end.max(pts + packet.duration().max(0));
+            copy.set_stream(slot.index);
+            copy.rescale_ts(slot.encoder_time_base, slot.stream_time_base);
+            copy.set_position(-1);
+            // One stream: nothing to interleave, and a flush must not leave packets queued.
+            return copy
+                .write(&mut self.output)
+                .map(|_| ())
+                .map_err(|error| mux_error(&self.path, "writing", error));
+        }
         copy.set_stream(slot.index);
         copy.rescale_ts(slot.encoder_time_base, slot.stream_time_base);
         copy.set_position(-1);

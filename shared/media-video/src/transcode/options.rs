@@ -202,7 +202,7 @@ impl TranscodeOptions {
 }
 
 /// One video rendition written to the output directory.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rendition {
     /// `720p`: the short edge (also the file name, `720p.mp4`).
     pub label: String,
@@ -224,7 +224,7 @@ pub struct Rendition {
 }
 
 /// The AAC file made from an audio-only input.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AudioRendition {
     /// The faststart `.m4a`.
     pub path: PathBuf,
@@ -235,7 +235,7 @@ pub struct AudioRendition {
 }
 
 /// Everything a transcode wrote.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TranscodeOutputs {
     /// Video renditions, largest first (empty for audio-only inputs).
     pub renditions: Vec<Rendition>,

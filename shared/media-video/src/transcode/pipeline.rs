@@ -41,6 +41,42 @@ pub(super) struct VideoPath {
     pub(super) limits: VideoLimits,
     /// HDR sources: tone-mapped once, at the largest rendition's size, before the renditions scale.
     pub(super) tone_mapper: Option<ToneMapper>,
+    /// Which frames to encode and keep: all of them for a whole transcode, one segment's for a
+    /// segment.
+    pub(super) window: FrameWindow,
+    /// Frames encoded and kept (within the window).
+    pub(super) frames_encoded: u64,
+    /// Set when a frame at or after the window's end was decoded (`end_seconds` is then its time).
+    pub(super) passed_end: bool,
+    /// Set when a frame at or after the window's `encode_until` was decoded: nothing more to do.
+    pub(super) reached_end: bool,
+}
+
+/// The frames of the output timeline (timestamps in the stream's time base, time zero removed)
+/// that a video path keeps: `start <= pts < end`. Frames before the start belong to the previous
+/// segment, frames from the end on to the next one.
+///
+/// A segment's encoders also see the frames around it that it decodes anyway: from `encode_from`
+/// (its keyframe) and up to `encode_until`. Their packets are dropped, but they leave libx264's
+/// rate control and look-ahead in the state the whole transcode has at the boundaries, so the
+/// frames next to a boundary are encoded as well as elsewhere.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FrameWindow {
+    pub start: i64,
+    pub end: Option<i64>,
+    pub encode_from: i64,
+    pub encode_until: Option<i64>,
+}
+
+impl FrameWindow {
+    /// Every frame from time zero on.
+    pub(crate) const WHOLE: FrameWindow =
+        FrameWindow { start: 0, end: None, encode_from: 0, encode_until: None };
+
+    /// Whether a packet (or frame) presented at `pts` is kept.
+    fn keeps(&self, pts: Option<i64>) -> bool {
+        pts.is_none_or(|pts| pts >= self.start && self.end.is_none_or(|end| pts < end))
+    }
 }
 
 /// The decoding side of the main audio stream and its encoder.
@@ -114,16 +150,30 @@ impl VideoPath {
             .or(self.frame.pts())
             .unwrap_or_else(|| self.last_pts.map_or(0, |last| last + self.frame_duration) + self.offset);
         let pts = source_pts - self.offset;
+        if self.reached_end {
+            return Ok(());
+        }
         if pts < 0 || self.last_pts.is_some_and(|last| pts <= last) {
             // Before time zero, or a repeated timestamp the encoder would refuse.
             self.frames_dropped += 1;
             return Ok(());
         }
+        if pts < self.window.encode_from {
+            // Leading pictures decoded after a seek to the keyframe: the previous segment's.
+            return Ok(());
+        }
+        if self.window.encode_until.is_some_and(|until| pts >= until) {
+            self.reached_end = true;
+            return Ok(());
+        }
         let seconds = pts as f64 * f64::from(self.time_base);
         self.limits.check_duration(seconds)?;
         let keyframe = seconds + 1e-6 >= self.next_keyframe_seconds;
-        while self.next_keyframe_seconds <= seconds + 1e-6 {
-            self.next_keyframe_seconds += self.keyframe_interval_seconds;
+        if keyframe {
+            // The next point of the grid (multiples of the interval on the output timeline), so that
+            // segments starting between grid points still put every later keyframe on the grid.
+            let interval = self.keyframe_interval_seconds;
+            self.next_keyframe_seconds = (((seconds + 1e-6) / interval).floor() + 1.0) * interval;
         }
         let frame = match self.tone_mapper.as_mut() {
             Some(tone_mapper) => tone_mapper.map(&self.frame)?,
@@ -137,14 +187,21 @@ impl VideoPath {
             }
             rendition.send_frame(frame)?;
             while rendition.receive_packet(&mut self.packet)? {
-                write_video(muxers, index, &mut self.packet, self.frame_duration)?;
+                write_video(muxers, index, &mut self.packet, self.frame_duration, &self.window)?;
             }
         }
         if let Some(last) = self.last_pts {
             self.frame_duration = pts - last;
         }
         self.last_pts = Some(pts);
-        self.end_seconds = (pts + self.frame_duration) as f64 * f64::from(self.time_base);
+        if self.window.keeps(Some(pts)) {
+            self.frames_encoded += 1;
+            self.end_seconds = (pts + self.frame_duration) as f64 * f64::from(self.time_base);
+        } else if pts >= self.window.start && !self.passed_end {
+            // The next segment's first frame: where this one ends.
+            self.passed_end = true;
+            self.end_seconds = seconds;
+        }
         Ok(())
     }
 
@@ -153,7 +210,7 @@ impl VideoPath {
         for (index, rendition) in self.renditions.iter_mut().enumerate() {
             rendition.send_eof()?;
             while rendition.receive_packet(&mut self.packet)? {
-                write_video(muxers, index, &mut self.packet, self.frame_duration)?;
+                write_video(muxers, index, &mut self.packet, self.frame_duration, &self.window)?;
                 deadline.check("flushing the encoders")?;
             }
         }
@@ -197,14 +254,19 @@ impl AudioPath {
     }
 }
 
-/// Writes a rendition's packet to its muxers; a packet whose duration is not known yet (the last
+/// Writes a rendition's packet in the window to its muxers; a packet whose duration is not known yet (the last
 /// frame's) gets `frame_duration`, the latest interval between frames.
 fn write_video(
     muxers: &mut [Muxer],
     rendition: usize,
     packet: &mut Packet,
     frame_duration: i64,
+    window: &FrameWindow,
 ) -> Result<(), VideoError> {
+    if !window.keeps(packet.pts()) {
+        // A frame encoded only to prime or drain the encoder around a segment.
+        return Ok(());
+    }
     if packet.duration() <= 0 {
         packet.set_duration(frame_duration);
     }

@@ -102,6 +102,13 @@ impl RenditionVideoEncoder {
         self.time_base
     }
 
+    /// How many frames libx264 holds back for B-frame reordering: its first packet's decode time is
+    /// this many frame durations before its presentation time.
+    pub(crate) fn reorder_delay_frames(&self) -> i64 {
+        // SAFETY: reading a plain integer field of the opened encoder context we own.
+        i64::from(unsafe { (*self.encoder.as_ptr()).has_b_frames }.max(0))
+    }
+
     /// The RFC 6381 codec string of the stream (`avc1.64001f`).
     pub(crate) fn codec_string(&self) -> String {
         // SAFETY: after opening with GLOBAL_HEADER, `extradata` holds `extradata_size` bytes (or is

@@ -1,0 +1,336 @@
+//! One segment's video, encoded into every rung as HLS chunks.
+
+use std::time::Instant;
+
+use ffmpeg_next::format::context::Input;
+use ffmpeg_next::{Packet, ffi};
+
+use crate::input::{self, InputFile};
+use crate::source::VideoSource;
+use crate::transcode::mux::{Muxer, MuxerStreams};
+use crate::transcode::pipeline::{FrameWindow, MAX_DECODE_ERRORS};
+use crate::transcode::segmented::fragments::write_chunks;
+use crate::transcode::segmented::{
+    RungSegmentOutputs, SegmentOutputs, SegmentPlan, publish_files, staging_dir, ticks,
+    timeline_offset_seconds,
+};
+use crate::transcode::{Deadline, Transcode, TranscodeOptions, start_seconds};
+use crate::{Probe, VideoError};
+
+/// Encodes the video frames of `segment` (from [`plan_segments`](super::plan_segments) of the same
+/// source and probe) of `source` (a path or a [`VideoSource`]) into every rung of `options.ladder`, as HLS fMP4 chunks in
+/// `options.out_dir/hls/`: per rung `<label>_s<segment>_init.mp4` and `<label>_s<segment>_<n>.m4s`.
+/// Sizes, scaling, rotation, tone mapping and encoder settings are the serial transcode's; no
+/// audio. `progress` is called with the fraction done (0 to 1).
+///
+/// The segment's frames are those presented from the first keyframe-grid point at or after its
+/// keyframe, up to (not including) the same point of the next segment's keyframe (see the module
+/// notes). Each rung starts with an IDR frame; its keyframes fall on the serial transcode's grid;
+/// chunks are cut at keyframes after about `options.hls_segment_seconds`. The encoders also see
+/// the frames from the keyframe to the segment's start and one keyframe interval past its end,
+/// whose packets are dropped.
+///
+/// Errors: those of [`transcode()`](crate::transcode()) for the video, and `invalid-options` for a
+/// segment that does not belong to this file or is empty on the keyframe grid.
+pub fn transcode_segment(
+    source: impl Into<VideoSource>,
+    probe: &Probe,
+    options: &TranscodeOptions,
+    segment: &SegmentPlan,
+    progress: &mut dyn FnMut(f32),
+) -> Result<SegmentOutputs, VideoError> {
+    let source = source.into();
+    source.failed_reads_are_io_errors(|source| {
+        transcode_source_segment(source, probe, options, segment, progress)
+    })
+}
+
+fn transcode_source_segment(
+    source: &VideoSource,
+    probe: &Probe,
+    options: &TranscodeOptions,
+    segment: &SegmentPlan,
+    progress: &mut dyn FnMut(f32),
+) -> Result<SegmentOutputs, VideoError> {
+    crate::init();
+    options.validate()?;
+    options.limits.check_probe(probe)?;
+    let deadline = Deadline(options.deadline);
+    deadline.check("starting")?;
+    let video_stream = probe.main_video().ok_or(VideoError::NoVideoStream)?;
+    let file = input::inspect(source)?;
+    input::check_probe_matches(&file, probe)?;
+    let staging = staging_dir(options)?;
+    let started = Instant::now();
+    let mut context = input::open(source, &file)?;
+    let offset_seconds = start_seconds(&context, probe);
+    let timeline_offset = timeline_offset_seconds(&context, probe, options)?;
+    let transcode = Transcode { source, file: &file, probe, options, staging: staging.path(), deadline };
+    let mut video = transcode.open_video(&context, video_stream, offset_seconds)?;
+
+    // The next segment's first keyframe first, then back to this one's.
+    let end_pts = match segment.end_keyframe {
+        Some(timestamp) => Some(keyframe_pts(
+            &seek_to_keyframe(&mut context, &file, source, video.stream_index, timestamp)?,
+            timestamp,
+        )?),
+        None => None,
+    };
+    let mut first_packet = match segment.start_keyframe {
+        Some(timestamp) => {
+            Some(seek_to_keyframe(&mut context, &file, source, video.stream_index, timestamp)?)
+        }
+        None => {
+            if end_pts.is_some() {
+                // Reading ahead moved the demuxer: open the file afresh to start from its first byte.
+                context = input::open(source, &file)?;
+            }
+            None
+        }
+    };
+    let start_pts = match (&first_packet, segment.start_keyframe) {
+        (Some(packet), Some(timestamp)) => Some(keyframe_pts(packet, timestamp)?),
+        _ => None,
+    };
+    if let (Some(start), Some(end)) = (start_pts, end_pts)
+        && end <= start
+    {
+        return Err(VideoError::InvalidOptions(format!(
+            "segment {} does not end after its keyframe: the plan does not belong to this file",
+            segment.index
+        )));
+    }
+    // Both boundaries move forward onto the keyframe grid, where the serial transcode has its
+    // keyframes: the segment then adds none. Both neighbours of a boundary compute the same tick.
+    let time_base = f64::from(video.time_base);
+    let interval = f64::from(options.keyframe_interval_seconds);
+    let on_grid = |pts: i64| -> i64 {
+        let seconds = (pts - video.offset) as f64 * time_base;
+        let grid_point = (seconds / interval - 1e-9).ceil() * interval;
+        // The first frame the serial transcode makes a keyframe for this grid point.
+        ((grid_point - 1e-6) / time_base).ceil() as i64
+    };
+    // Past the end, the encoders see one more keyframe interval (libx264's look-ahead is shorter).
+    let post_roll = (interval / time_base).round() as i64;
+    let end = end_pts.map(on_grid);
+    video.window = FrameWindow {
+        start: start_pts.map_or(0, on_grid),
+        end,
+        encode_from: start_pts.map_or(0, |pts| pts - video.offset),
+        encode_until: end.map(|end| end + post_roll),
+    };
+    if video.window.end.is_some_and(|end| end <= video.window.start) {
+        return Err(VideoError::InvalidOptions(format!(
+            "segment {} is empty once its ends move onto the {interval} s keyframe grid: plan segments of at \
+             least twice the keyframe interval",
+            segment.index
+        )));
+    }
+    let window_start_seconds = video.window.start as f64 * time_base;
+    let window_end_seconds = video.window.end.map(|end| end as f64 * time_base);
+    video.next_keyframe_seconds = window_start_seconds;
+
+    let hls_dir = staging.path().join("hls");
+    let file_stem = |label: &str| format!("{label}_s{:05}", segment.index);
+    let mut muxers = video
+        .plans
+        .iter()
+        .zip(&video.renditions)
+        .enumerate()
+        .map(|(index, (plan, encoder))| {
+            let streams =
+                MuxerStreams { video: Some((encoder.context(), encoder.time_base(), index)), audio: None };
+            Muxer::fragmented_mp4(
+                &hls_dir.join(format!("{}.fragmented.mp4", file_stem(&plan.label))),
+                streams,
+                f64::from(options.hls_segment_seconds),
+                timeline_offset,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let expected_end = window_end_seconds.unwrap_or(segment.end_seconds);
+    let span = (expected_end - window_start_seconds).max(0.001);
+    let mut reported = 0.0f32;
+    let mut packet = Packet::empty();
+    let (mut packets_read, mut read_errors) = (0u64, 0u64);
+    while !video.reached_end {
+        deadline.check("transcoding")?;
+        if let Some(keyframe) = first_packet.take() {
+            // The segment's keyframe, read while seeking.
+            packet = keyframe;
+        } else {
+            match packet.read(&mut context) {
+                Ok(()) => packets_read += 1,
+                Err(ffmpeg_next::Error::Eof) => break,
+                Err(ffmpeg_next::Error::InvalidData) => {
+                    read_errors += 1;
+                    if read_errors > MAX_DECODE_ERRORS && read_errors * 20 > packets_read {
+                        return Err(VideoError::CorruptInput {
+                            reason: "too many unreadable packets".into(),
+                        });
+                    }
+                    continue;
+                }
+                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::util::error::EIO => {
+                    return Err(input::read_error(source, file.sniffed));
+                }
+                Err(error) => {
+                    return Err(VideoError::CorruptInput { reason: format!("reading packets: {error}") });
+                }
+            }
+        }
+        if packet.stream() != video.stream_index {
+            continue;
+        }
+        video.decode(Some(&packet), &mut muxers, deadline)?;
+        let fraction = (((video.end_seconds - window_start_seconds) / span) as f32).clamp(0.0, 0.99);
+        if fraction >= reported + 0.01 {
+            reported = fraction;
+            progress(fraction);
+        }
+    }
+    deadline.check("flushing the encoders")?;
+    if !video.reached_end {
+        // The end of the stream (a segment's end past the last frame ends it there too).
+        video.decode(None, &mut muxers, deadline)?;
+    }
+    video.finish(&mut muxers, deadline)?;
+    if video.frames_encoded == 0 {
+        return Err(VideoError::CorruptInput {
+            reason: format!("no video frame of segment {} decodes", segment.index),
+        });
+    }
+    if video.decode_errors > 0 {
+        tracing::warn!(
+            decode_errors = video.decode_errors,
+            segment = segment.index,
+            "some packets did not decode"
+        );
+    }
+
+    deadline.check("finishing the files")?;
+    let mut rungs = Vec::with_capacity(muxers.len());
+    let mut first_frame_seconds = None;
+    for ((muxer, plan), encoder) in muxers.into_iter().zip(&video.plans).zip(&video.renditions) {
+        let times = muxer
+            .chunk_times()
+            .ok_or_else(|| VideoError::encode("splitting chunks", "the muxer is not fragmented"))?;
+        let fragmented = muxer.finish()?;
+        if let Some(first) = times.starts.first() {
+            let unshifted = first - ticks(timeline_offset, times.time_base);
+            first_frame_seconds.get_or_insert(unshifted as f64 * f64::from(times.time_base));
+        }
+        let stem = file_stem(&plan.label);
+        let init_uri = format!("{stem}_init.mp4");
+        let chunks =
+            write_chunks(&fragmented, &times, &hls_dir, &init_uri, &|n| format!("{stem}_{n:03}.m4s"))?;
+        rungs.push(RungSegmentOutputs {
+            label: plan.label.clone(),
+            width: plan.width,
+            height: plan.height,
+            codecs: encoder.codec_string(),
+            init_uri,
+            chunks,
+            frames: video.frames_encoded,
+        });
+    }
+    deadline.check("publishing")?;
+    publish_files(staging.path(), &options.out_dir)?;
+    progress(1.0);
+    let outputs = SegmentOutputs {
+        index: segment.index,
+        // The first segment covers the output from time zero, the others from their first frame.
+        start_seconds: match segment.start_keyframe {
+            None => 0.0,
+            Some(_) => first_frame_seconds.unwrap_or(window_start_seconds),
+        },
+        end_seconds: video.end_seconds,
+        timeline_offset_seconds: timeline_offset,
+        rungs,
+    };
+    tracing::info!(
+        segment = segment.index,
+        start_seconds = outputs.start_seconds,
+        end_seconds = outputs.end_seconds,
+        frames = video.frames_encoded,
+        ms = started.elapsed().as_millis() as u64,
+        "segment transcoded"
+    );
+    Ok(outputs)
+}
+
+/// Seeks the video stream to the index keyframe at `timestamp` and returns its packet: where a
+/// segment starting at that keyframe starts decoding.
+///
+/// Demuxers read a seek's timestamp differently (MP4's as a presentation time, its index holds
+/// decode times), so the seek aims at or before the keyframe and the packets are then read up to
+/// the one whose decode or presentation timestamp is the index's: at most a group of pictures is
+/// read (not decoded) in vain. Every worker does the same, so neighbours agree on the keyframe.
+fn seek_to_keyframe(
+    context: &mut Input,
+    file: &InputFile,
+    source: &VideoSource,
+    stream_index: usize,
+    timestamp: i64,
+) -> Result<Packet, VideoError> {
+    let stream = i32::try_from(stream_index)
+        .map_err(|_| VideoError::InvalidOptions(format!("video stream {stream_index}")))?;
+    let time_base = context
+        .stream(stream_index)
+        .map(|stream| f64::from(stream.time_base()))
+        .filter(|time_base| *time_base > 0.0)
+        .ok_or_else(|| VideoError::CorruptInput { reason: "the video stream has no time base".into() })?;
+    let mut landed = None;
+    // Aim at the keyframe, then further back when the demuxer lands after it.
+    for back_seconds in [0.0, 2.0, 10.0, 60.0] {
+        let target = timestamp.saturating_sub((back_seconds / time_base) as i64);
+        // SAFETY: the context is open and owned by `context`; seeking only moves its read position.
+        let sought =
+            unsafe { ffi::av_seek_frame(context.as_mut_ptr(), stream, target, ffi::AVSEEK_FLAG_BACKWARD) };
+        if sought < 0 {
+            break;
+        }
+        let mut packet = Packet::empty();
+        loop {
+            match packet.read(context) {
+                Ok(()) if packet.stream() == stream_index => {
+                    if packet.is_key() && (packet.dts() == Some(timestamp) || packet.pts() == Some(timestamp))
+                    {
+                        return Ok(packet);
+                    }
+                    let earliest = [packet.dts(), packet.pts()].into_iter().flatten().min();
+                    if earliest.is_some_and(|earliest| earliest > timestamp) {
+                        // Past it: remember where a plain seek lands, and try from further back.
+                        if landed.is_none() && back_seconds == 0.0 && packet.is_key() {
+                            landed = Some(packet);
+                        }
+                        break;
+                    }
+                }
+                Ok(()) | Err(ffmpeg_next::Error::InvalidData) => {}
+                Err(ffmpeg_next::Error::Eof) => break,
+                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::util::error::EIO => {
+                    return Err(input::read_error(source, file.sniffed));
+                }
+                Err(error) => {
+                    return Err(VideoError::CorruptInput { reason: format!("reading packets: {error}") });
+                }
+            }
+        }
+    }
+    // No packet carries the index's timestamp: start where the demuxer lands for it (a keyframe,
+    // and the same one for every worker).
+    landed.ok_or_else(|| {
+        VideoError::InvalidOptions(format!(
+            "no video keyframe at {timestamp}: the segment plan does not belong to this file"
+        ))
+    })
+}
+
+/// The presentation timestamp of a keyframe packet found by [`seek_to_keyframe`].
+fn keyframe_pts(packet: &Packet, timestamp: i64) -> Result<i64, VideoError> {
+    packet.pts().or(packet.dts()).ok_or_else(|| VideoError::CorruptInput {
+        reason: format!("the keyframe at {timestamp} has no timestamp"),
+    })
+}
