@@ -32,6 +32,8 @@ export MEDIAFLOW_MODERATION_PHOTOS := $(HOME)/.cache/mediaflow/moderation-photos
 export MEDIAFLOW_ONNX_VENV := $(HOME)/.cache/mediaflow/onnx-venv
 # Camera JPEGs with an embedded preview (scripts/fetch-preview-photos.sh) for media-core's tests and bench.
 export MEDIAFLOW_PREVIEW_PHOTOS := $(HOME)/.cache/mediaflow/preview-photos
+# A 52 s film clip (Sintel's trailer, from Debian's libopenshot source) for the long-video tests.
+export MEDIAFLOW_SAMPLE_VIDEOS := $(HOME)/.cache/mediaflow/sample-videos
 # The AWS environment of everything that talks to the local stack.
 LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
 	AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 MEDIAFLOW_STACK=$(STACK)
@@ -46,6 +48,7 @@ LOCAL_PARAMS := --param MaxReceiveCount=3 \
 	--param ModerateTimeout=60 --param ModerateQueueVisibilityTimeout=65 \
 	--param TranscodeTimeout=300 --param TranscodeQueueVisibilityTimeout=310 \
 	--param Renditions=720,480 --param ReservedConcurrencyEnabled=true \
+	--param SegmentSeconds=10 --param SplitAboveSeconds=30 \
 	--param ReconcileScheduleState=DISABLED --param ReconcileStuckAfter=10s
 
 .PHONY: deps setup build package check-package up deploy deploy-function down demo test lint unit cfn-lint e2e bench fuzz stills-coverage fmt clean
@@ -54,6 +57,7 @@ deps:
 	@scripts/install-deps.sh
 	@scripts/build-static-libs.sh >/dev/null
 	@scripts/fetch-sample-photos.sh $(MEDIAFLOW_SAMPLE_PHOTOS) >/dev/null
+	@scripts/fetch-sample-videos.sh $(MEDIAFLOW_SAMPLE_VIDEOS) >/dev/null
 	@scripts/fetch-model.sh $(MODEL_DIR) >/dev/null
 
 ## The pinned LocalStack venv, its executor plugin and DynamoDB Local (idempotent).

@@ -31,5 +31,7 @@ echo "== end-to-end tests"
 "$CARGO" test -p e2e --test redeploy -- --nocapture
 # Reconciles the whole table and switches the uploads bucket's notifications off for a moment.
 "$CARGO" test -p e2e --test reconcile -- --nocapture
+# One test at a time: the second watches /tmp, which the first one's transcodes write to.
+"$CARGO" test -p e2e --test long_video -- --nocapture --test-threads=1
 # Sets the moderate function's threshold to 0 for a moment (every image flagged), then back.
 "$CARGO" test -p e2e --test moderation -- --nocapture

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use aws_adapters::DynamoAssetRepository;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
-use pipeline::ports::AssetRepository;
-use pipeline::{Asset, AssetId};
+use pipeline::ports::{AssetRepository, JobMessage};
+use pipeline::time::Timestamp;
+use pipeline::{Asset, AssetId, AssetStatus, DerivativeRole, JobKind, JobState, Sequencer};
 
 /// The stack under test, with clients.
 pub struct Stack {
@@ -124,6 +125,17 @@ impl Stack {
     pub async fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
         let object = self.s3.get_object().bucket(bucket).key(key).send().await.ok()?;
         Some(object.body.collect().await.expect("body").into_bytes().to_vec())
+    }
+
+    /// Deletes an object.
+    pub async fn delete(&self, bucket: &str, key: &str) {
+        self.s3
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("delete {key}: {error:?}"));
     }
 
     /// Keys under `prefix` in `bucket`.
@@ -314,4 +326,100 @@ pub fn percentile(values: &[Duration], p: f64) -> Duration {
     }
     let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
     sorted[rank.min(sorted.len()) - 1]
+}
+
+/// Checks every derivative of `asset`: it exists with the recorded size and decodes to the
+/// recorded dimensions.
+pub async fn check_derivatives(stack: &Stack, asset: &Asset) {
+    for derivative in asset.derivatives() {
+        let bytes = stack.get(stack.derivatives(), &derivative.key).await.unwrap_or_else(|| {
+            panic!("{} is recorded but not in the derivatives bucket", derivative.key);
+        });
+        assert_eq!(bytes.len() as u64, derivative.bytes, "{}", derivative.key);
+        match derivative.role {
+            DerivativeRole::Thumbnail | DerivativeRole::Poster => {
+                let image = image::load_from_memory(&bytes).expect("thumbnail decodes");
+                assert_eq!(Some((image.width(), image.height())), derivative.width.zip(derivative.height));
+            }
+            DerivativeRole::Rendition => {
+                let file = std::env::temp_dir().join(format!("e2e-{}.mp4", asset.id));
+                std::fs::write(&file, &bytes).expect("write rendition");
+                let probe = media_video::probe(&file, &media_video::VideoLimits::default())
+                    .expect("rendition probes");
+                let _ = std::fs::remove_file(&file);
+                let video = probe.main_video().expect("video stream");
+                assert_eq!(video.codec, "h264");
+                assert_eq!(Some((video.width, video.height)), derivative.width.zip(derivative.height));
+                let recorded = derivative.duration_seconds.expect("duration");
+                assert!((probe.duration_seconds.unwrap_or(0.0) - recorded).abs() < 0.1, "{probe:?}");
+            }
+            DerivativeRole::HlsPlaylist => {
+                let playlist = String::from_utf8(bytes).expect("utf-8 playlist");
+                assert!(playlist.starts_with("#EXTM3U"), "{playlist}");
+                let folder = derivative.key.rsplit_once('/').map(|(dir, _)| dir).unwrap_or_default();
+                for uri in playlist.lines().filter(|line| !line.starts_with('#') && !line.is_empty()) {
+                    let key = format!("{folder}/{uri}");
+                    assert!(
+                        stack.get(stack.derivatives(), &key).await.is_some(),
+                        "{key} referenced, missing"
+                    );
+                }
+            }
+            DerivativeRole::Audio => {
+                let file = std::env::temp_dir().join(format!("e2e-{}.m4a", asset.id));
+                std::fs::write(&file, &bytes).expect("write audio rendition");
+                let probe = media_video::probe(&file, &media_video::VideoLimits::default())
+                    .expect("audio rendition probes");
+                let _ = std::fs::remove_file(&file);
+                assert_eq!(probe.audio.first().map(|audio| audio.codec.as_str()), Some("aac"), "{probe:?}");
+                let recorded = derivative.duration_seconds.expect("duration");
+                assert!((probe.duration_seconds.unwrap_or(0.0) - recorded).abs() < 0.1, "{probe:?}");
+            }
+        }
+    }
+}
+
+/// An asset recorded directly with one pending job, whose source is in the derivatives bucket (no
+/// notifications there, so the test drives the job itself); returns it and the job message.
+pub async fn asset_with_pending_job(
+    stack: &Stack,
+    name: &str,
+    job: JobKind,
+    kind: media_core::MediaKind,
+) -> (Asset, JobMessage) {
+    let bucket = stack.derivatives().to_owned();
+    let key = stack.key(name);
+    let id = AssetId::for_object(&bucket, &key);
+    let sequencer = Sequencer::parse("0001");
+    let now = Timestamp::now();
+    let asset = Asset {
+        id: id.clone(),
+        source: pipeline::model::SourceObject {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            version_id: None,
+            etag: None,
+            size: 1,
+            content_type: None,
+            sequencer: sequencer.clone(),
+            received_at: now,
+        },
+        kind,
+        status: AssetStatus::Processing,
+        error: None,
+        jobs: [(job, JobState::pending())].into(),
+        metadata: None,
+        sha256: None,
+        moderation: None,
+        ingest: None,
+        cost: None,
+        completed_sequencer: None,
+        completed_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    stack.assets.record_upload(&asset).await.expect("asset recorded");
+    let message =
+        JobMessage { asset_id: id, job, sequencer, bucket, key, version_id: None, size: 1, kind, part: None };
+    (asset, message)
 }

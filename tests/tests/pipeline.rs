@@ -5,64 +5,12 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
-use e2e::{Stack, data, percentile};
+use e2e::{Stack, asset_with_pending_job, check_derivatives, data, percentile};
 use futures::StreamExt;
 use pipeline::cost::{Cost, Prices};
 use pipeline::moderation::{ModerationDecision, ModerationProvider};
-use pipeline::ports::{AssetRepository, JobMessage};
-use pipeline::time::Timestamp;
-use pipeline::{Asset, AssetId, AssetStatus, DerivativeRole, JobKind, JobState, JobStatus, Sequencer};
-
-/// Checks every derivative of `asset`: it exists with the recorded size and decodes to the
-/// recorded dimensions.
-async fn check_derivatives(stack: &Stack, asset: &Asset) {
-    for derivative in asset.derivatives() {
-        let bytes = stack.get(stack.derivatives(), &derivative.key).await.unwrap_or_else(|| {
-            panic!("{} is recorded but not in the derivatives bucket", derivative.key);
-        });
-        assert_eq!(bytes.len() as u64, derivative.bytes, "{}", derivative.key);
-        match derivative.role {
-            DerivativeRole::Thumbnail | DerivativeRole::Poster => {
-                let image = image::load_from_memory(&bytes).expect("thumbnail decodes");
-                assert_eq!(Some((image.width(), image.height())), derivative.width.zip(derivative.height));
-            }
-            DerivativeRole::Rendition => {
-                let file = std::env::temp_dir().join(format!("e2e-{}.mp4", asset.id));
-                std::fs::write(&file, &bytes).expect("write rendition");
-                let probe = media_video::probe(&file, &media_video::VideoLimits::default())
-                    .expect("rendition probes");
-                let _ = std::fs::remove_file(&file);
-                let video = probe.main_video().expect("video stream");
-                assert_eq!(video.codec, "h264");
-                assert_eq!(Some((video.width, video.height)), derivative.width.zip(derivative.height));
-                let recorded = derivative.duration_seconds.expect("duration");
-                assert!((probe.duration_seconds.unwrap_or(0.0) - recorded).abs() < 0.1, "{probe:?}");
-            }
-            DerivativeRole::HlsPlaylist => {
-                let playlist = String::from_utf8(bytes).expect("utf-8 playlist");
-                assert!(playlist.starts_with("#EXTM3U"), "{playlist}");
-                let folder = derivative.key.rsplit_once('/').map(|(dir, _)| dir).unwrap_or_default();
-                for uri in playlist.lines().filter(|line| !line.starts_with('#') && !line.is_empty()) {
-                    let key = format!("{folder}/{uri}");
-                    assert!(
-                        stack.get(stack.derivatives(), &key).await.is_some(),
-                        "{key} referenced, missing"
-                    );
-                }
-            }
-            DerivativeRole::Audio => {
-                let file = std::env::temp_dir().join(format!("e2e-{}.m4a", asset.id));
-                std::fs::write(&file, &bytes).expect("write audio rendition");
-                let probe = media_video::probe(&file, &media_video::VideoLimits::default())
-                    .expect("audio rendition probes");
-                let _ = std::fs::remove_file(&file);
-                assert_eq!(probe.audio.first().map(|audio| audio.codec.as_str()), Some("aac"), "{probe:?}");
-                let recorded = derivative.duration_seconds.expect("duration");
-                assert!((probe.duration_seconds.unwrap_or(0.0) - recorded).abs() < 0.1, "{probe:?}");
-            }
-        }
-    }
-}
+use pipeline::ports::JobMessage;
+use pipeline::{Asset, AssetId, AssetStatus, DerivativeRole, JobKind, JobStatus, Sequencer};
 
 /// The stack moderates with the local model (the template's default): images and videos carry its
 /// record, with the model's checksum, and these ordinary files are allowed; audio is not moderated.
@@ -228,6 +176,7 @@ async fn duplicates_re_uploads_stale_events_and_deletion() {
         version_id: None,
         size: first.source.size,
         kind: first.kind,
+        part: None,
     };
     stack.send(stack.output("ThumbnailQueueUrl"), &serde_json::to_string(&job).expect("json")).await;
     // The burst test runs beside this one and fills the same queues and log groups: under that load
@@ -409,50 +358,6 @@ fn check_cost_and_trace(stack: &Stack, asset: &Asset) {
 fn workspace_binary(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     exe.parent().and_then(|deps| deps.parent()).map(|dir| dir.join(name)).expect("target folder")
-}
-
-/// An asset recorded directly with one pending job, whose source is in the derivatives bucket (no
-/// notifications there, so the test drives the job itself); returns it and the job message.
-async fn asset_with_pending_job(
-    stack: &Stack,
-    name: &str,
-    job: JobKind,
-    kind: media_core::MediaKind,
-) -> (Asset, JobMessage) {
-    let bucket = stack.derivatives().to_owned();
-    let key = stack.key(name);
-    let id = AssetId::for_object(&bucket, &key);
-    let sequencer = Sequencer::parse("0001");
-    let now = Timestamp::now();
-    let asset = Asset {
-        id: id.clone(),
-        source: pipeline::model::SourceObject {
-            bucket: bucket.clone(),
-            key: key.clone(),
-            version_id: None,
-            etag: None,
-            size: 1,
-            content_type: None,
-            sequencer: sequencer.clone(),
-            received_at: now,
-        },
-        kind,
-        status: AssetStatus::Processing,
-        error: None,
-        jobs: [(job, JobState::pending())].into(),
-        metadata: None,
-        sha256: None,
-        moderation: None,
-        ingest: None,
-        cost: None,
-        completed_sequencer: None,
-        completed_at: None,
-        created_at: now,
-        updated_at: now,
-    };
-    stack.assets.record_upload(&asset).await.expect("asset recorded");
-    let message = JobMessage { asset_id: id, job, sequencer, bucket, key, version_id: None, size: 1, kind };
-    (asset, message)
 }
 
 #[tokio::test]

@@ -13,7 +13,8 @@ use serde::Serialize;
 /// One attempt on the timeline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
-    /// `ingest` or the job's name.
+    /// `ingest`, the job's name, or for a part of a split job the job's and the part's
+    /// (`transcode segment 3`).
     pub stage: String,
     /// The attempt's number within its stage.
     pub number: u32,
@@ -103,7 +104,10 @@ impl Timeline {
         };
         let mut rows: Vec<Row> = asset.ingest.iter().map(|ingest| row("ingest", ingest)).collect();
         for (job, state) in &asset.jobs {
-            rows.extend(state.history.iter().map(|attempt| row(job.as_str(), attempt)));
+            rows.extend(state.history.iter().map(|attempt| match &attempt.part {
+                Some(part) => row(&format!("{job} {part}"), attempt),
+                None => row(job.as_str(), attempt),
+            }));
         }
         let lost_attempts = asset
             .jobs
@@ -159,9 +163,12 @@ impl Timeline {
             usd(self.cost.dynamodb_usd)
         );
         let span = self.span_ms();
+        let labels: Vec<String> =
+            self.rows.iter().map(|row| format!("{} #{}", row.stage, row.number)).collect();
+        let stage_width = labels.iter().map(|label| label.chars().count()).max().unwrap_or(0).max(13);
         let _ = writeln!(
             out,
-            "\n{:<13} {:>7} {:>7} {:>7}  {:<width$}  {:<5} {:<18} {:>9} {:>9} {:>11}",
+            "\n{:<stage_width$} {:>7} {:>7} {:>7}  {:<width$}  {:<5} {:<18} {:>9} {:>9} {:>11}",
             "stage",
             "start",
             "wait",
@@ -173,11 +180,11 @@ impl Timeline {
             "out",
             "cost",
         );
-        for row in &self.rows {
+        for (row, label) in self.rows.iter().zip(&labels) {
             let _ = writeln!(
                 out,
-                "{:<13} {:>7} {:>7} {:>7}  {}  {:<5} {:<18} {:>9} {:>9} {:>11}",
-                format!("{} #{}", row.stage, row.number),
+                "{:<stage_width$} {:>7} {:>7} {:>7}  {}  {:<5} {:<18} {:>9} {:>9} {:>11}",
+                label,
                 seconds(row.start_ms),
                 row.queue_wait_ms.map_or_else(|| "-".to_owned(), seconds),
                 seconds(row.duration_ms),

@@ -13,7 +13,7 @@
 //! | `MEDIAFLOW_THUMBNAIL_SIZES` | `256,1024` | thumbnail, transcode (posters) |
 //! | `MEDIAFLOW_THUMBNAIL_FORMAT` | `jpeg` (`webp`) | thumbnail, transcode |
 //! | `MEDIAFLOW_THUMBNAIL_QUALITY` | `80` | thumbnail, transcode |
-//! | `MEDIAFLOW_WORK_DIR` | the temp folder (`/tmp` on Lambda) | metadata, transcode, moderate |
+//! | `MEDIAFLOW_WORK_DIR` | the temp folder (`/tmp` on Lambda) | transcode (outputs before upload) |
 //! | `MEDIAFLOW_MODERATION` | `off` (`local`, `rekognition`) | ingest (enqueues moderate jobs unless off), moderate |
 //! | `MEDIAFLOW_MODERATION_THRESHOLD` | `0.8` | moderate: a label at or above it flags the asset |
 //! | `MEDIAFLOW_MODERATION_VIDEO_FRAMES` | `5` | moderate: stills classified per video |

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity, ReturnValue};
 use pipeline::cost::Cost;
-use pipeline::ports::{AssetRepository, Claim, JobResult, Recorded};
+use pipeline::ports::{AssetRepository, Claim, JobResult, PartRecorded, Recorded};
 use pipeline::time::Timestamp;
 use pipeline::usage::{self, Attempt};
 use pipeline::{
@@ -479,6 +479,168 @@ impl AssetRepository for DynamoAssetRepository {
         };
         let update = update.expression_attribute_names("#error", "error").update_expression(expression);
         Ok(self.conditional("dynamodb:UpdateItem", update).await?.is_some())
+    }
+
+    async fn start_parts(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        total: u32,
+        lease_until: Timestamp,
+        attempt: &Attempt,
+    ) -> Result<(), PortError> {
+        // Written by hand rather than from `Segments`: `parts` must exist, empty, for the
+        // per-part writes below to have a map to write into.
+        let segments = AttributeValue::M(HashMap::from([
+            ("total".to_owned(), AttributeValue::N(total.to_string())),
+            ("done".to_owned(), AttributeValue::N("0".into())),
+            ("parts".to_owned(), AttributeValue::M(HashMap::new())),
+        ]));
+        let update = self
+            .update_job(id, sequencer, job)
+            .update_expression(
+                "SET #jobs.#job.#segments = if_not_exists(#jobs.#job.#segments, :segments), \
+                 #jobs.#job.lease_until = :lease, \
+                 #jobs.#job.history = list_append(if_not_exists(#jobs.#job.history, :none), :attempt), \
+                 updated_at = :now",
+            )
+            .condition_expression("#source.#seq = :seq AND #status <> :deleted AND #jobs.#job.#st = :running")
+            .expression_attribute_names("#segments", "segments")
+            .expression_attribute_values(":segments", segments)
+            .expression_attribute_values(":lease", s(lease_until.to_string()))
+            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(
+                ":attempt",
+                AttributeValue::L(vec![value("dynamodb:UpdateItem", attempt)?]),
+            )
+            .expression_attribute_values(":now", s(attempt.ended_at.to_string()));
+        self.conditional("dynamodb:UpdateItem", update).await.map(drop)
+    }
+
+    async fn finish_part(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        index: u32,
+        attempt: &Attempt,
+    ) -> Result<PartRecorded, PortError> {
+        // The part's key is written once: the condition makes a duplicate's write fail, so `done`
+        // counts every part exactly once.
+        let update = self
+            .update_job(id, sequencer, job)
+            .expression_attribute_names("#segments", "segments")
+            .expression_attribute_names("#parts", "parts")
+            .expression_attribute_names("#done", "done")
+            .expression_attribute_names("#part", index.to_string())
+            .update_expression(
+                "SET #jobs.#job.#segments.#parts.#part = :now, \
+                 #jobs.#job.#segments.#done = #jobs.#job.#segments.#done + :one, \
+                 #jobs.#job.history = list_append(if_not_exists(#jobs.#job.history, :none), :attempt), \
+                 updated_at = :now",
+            )
+            .condition_expression(
+                "#source.#seq = :seq AND #status <> :deleted AND #jobs.#job.#st = :running AND \
+                 attribute_exists(#jobs.#job.#segments.#parts) AND \
+                 attribute_not_exists(#jobs.#job.#segments.#parts.#part)",
+            )
+            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(
+                ":attempt",
+                AttributeValue::L(vec![value("dynamodb:UpdateItem", attempt)?]),
+            )
+            .expression_attribute_values(":now", s(attempt.ended_at.to_string()))
+            .return_values(ReturnValue::AllNew);
+        let segments_of = |asset: &Asset| {
+            asset.jobs.get(&job).filter(|state| state.status == JobStatus::Running)?.segments.clone()
+        };
+        if let Some(item) = self.conditional("dynamodb:UpdateItem", update).await? {
+            let asset = asset_from("dynamodb:UpdateItem", item)?;
+            return Ok(segments_of(&asset).map_or(PartRecorded::Stale, PartRecorded::Recorded));
+        }
+        let Some(asset) = self.consistent_get(id).await? else { return Ok(PartRecorded::Stale) };
+        if &asset.source.sequencer != sequencer || asset.status == AssetStatus::Deleted {
+            return Ok(PartRecorded::Stale);
+        }
+        Ok(match segments_of(&asset) {
+            Some(segments) if segments.is_done(index) => PartRecorded::Duplicate(segments),
+            _ => PartRecorded::Stale,
+        })
+    }
+
+    async fn record_part_attempt(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        attempt: &Attempt,
+    ) -> Result<(), PortError> {
+        let update = self
+            .update_job(id, sequencer, job)
+            .update_expression(
+                "SET #jobs.#job.history = list_append(if_not_exists(#jobs.#job.history, :none), :attempt), \
+                 updated_at = :now",
+            )
+            .condition_expression("#source.#seq = :seq AND #status <> :deleted AND #jobs.#job.#st = :running")
+            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(
+                ":attempt",
+                AttributeValue::L(vec![value("dynamodb:UpdateItem", attempt)?]),
+            )
+            .expression_attribute_values(":now", s(attempt.ended_at.to_string()));
+        self.conditional("dynamodb:UpdateItem", update).await.map(drop)
+    }
+
+    async fn claim_join(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Claim, PortError> {
+        let update = self
+            .update_job(id, sequencer, job)
+            .expression_attribute_names("#segments", "segments")
+            .expression_attribute_names("#done", "done")
+            .expression_attribute_names("#total", "total")
+            .update_expression("SET #jobs.#job.#segments.join_lease_until = :lease, updated_at = :now")
+            .condition_expression(
+                "#source.#seq = :seq AND #status <> :deleted AND #jobs.#job.#st = :running AND \
+                 #jobs.#job.#segments.#done >= #jobs.#job.#segments.#total AND \
+                 (attribute_not_exists(#jobs.#job.#segments.join_lease_until) OR \
+                  #jobs.#job.#segments.join_lease_until <= :now)",
+            )
+            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":now", s(now.to_string()))
+            .expression_attribute_values(":lease", s(lease_until.to_string()))
+            .return_values(ReturnValue::AllNew);
+        if let Some(item) = self.conditional("dynamodb:UpdateItem", update).await? {
+            return Ok(Claim::Claimed(Box::new(asset_from("dynamodb:UpdateItem", item)?)));
+        }
+        let Some(asset) = self.consistent_get(id).await? else { return Ok(Claim::Stale) };
+        if &asset.source.sequencer != sequencer || asset.status == AssetStatus::Deleted {
+            return Ok(Claim::Stale);
+        }
+        let Some(state) = asset.jobs.get(&job) else { return Ok(Claim::Stale) };
+        if state.status.is_final() {
+            return Ok(Claim::Finished(Box::new(asset)));
+        }
+        Ok(match state.segments.as_ref() {
+            Some(segments) if segments.all_done() => {
+                Claim::Busy(segments.join_lease_until.filter(|lease| *lease > now).unwrap_or(now))
+            }
+            _ => Claim::Stale,
+        })
     }
 
     async fn reopen_completion(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError> {

@@ -157,14 +157,14 @@ async fn handle_lambda_batch(
     .await;
     for retry in &retries {
         let Some(not_before) = retry.not_before else { continue };
-        let delay = JobError::busy_delay(not_before);
+        let delay = JobError::delay_until(not_before);
         let message = &retry.message;
         match crate::sqs::delay_redelivery(sqs, &message.queue_arn, &message.receipt, delay).await {
             Ok(()) => {
-                info!(parent: &span, message_id = %message.id, delay_s = delay.as_secs(), "busy job: redelivery delayed to its lease's end")
+                info!(parent: &span, message_id = %message.id, delay_s = delay.as_secs(), "redelivery delayed (a busy job's lease, or a part's back-off)")
             }
             Err(error) => {
-                warn!(parent: &span, message_id = %message.id, %error, "could not delay a busy job's redelivery")
+                warn!(parent: &span, message_id = %message.id, %error, "could not delay a redelivery")
             }
         }
     }

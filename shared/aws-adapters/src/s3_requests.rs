@@ -1,8 +1,10 @@
 //! Counts every S3 request (each retry too: S3 bills them) in the current attempt's ledger, by
-//! price class. An interceptor on the client rather than counts at each call site, because one
+//! price class, and the bytes GETs returned (what a ranged read of a video really fetched). An interceptor on the client rather than counts at each call site, because one
 //! call can be many requests: a multipart upload, a paginated listing, a batch of tag writes.
 
-use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_s3::config::interceptors::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -26,6 +28,22 @@ impl Intercept for CountRequests {
         let operation = cfg.load::<Metadata>().map_or("", Metadata::name);
         let class = price_class(operation, context.request().method());
         usage::count(|requests| *class(requests) += 1);
+        Ok(())
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if cfg.load::<Metadata>().is_some_and(|metadata| metadata.name() == "GetObject")
+            && context.response().status().is_success()
+        {
+            let length =
+                context.response().headers().get("content-length").and_then(|value| value.parse().ok());
+            usage::count(|requests| requests.s3_read_bytes += length.unwrap_or(0));
+        }
         Ok(())
     }
 }

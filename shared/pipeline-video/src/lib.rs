@@ -11,16 +11,18 @@ mod estimate;
 mod metadata;
 mod outputs;
 mod progress;
+mod segments;
 mod settings;
+mod source;
 mod transcode;
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use pipeline::job_support::{JobOutput, blocking, check_size, download_to_temp};
+use pipeline::job_support::{JobOutput, blocking, check_size};
 use pipeline::model::Failure;
-use pipeline::ports::JobMessage;
+use pipeline::ports::{JobMessage, JobPart};
 use pipeline::{JobError, Services, VideoJobs};
 
 pub use estimate::estimate_transcode_seconds;
@@ -59,6 +61,25 @@ impl VideoJobs for FfmpegVideoJobs {
         transcode::run(services, &self.settings, message, deadline).await
     }
 
+    async fn transcode_part(
+        &self,
+        services: &Services,
+        message: &JobMessage,
+        part: &JobPart,
+        deadline: Option<SystemTime>,
+    ) -> Result<JobOutput, JobError> {
+        segments::run_part(services, &self.settings, message, part, deadline).await
+    }
+
+    async fn join(
+        &self,
+        services: &Services,
+        message: &JobMessage,
+        deadline: Option<SystemTime>,
+    ) -> Result<JobOutput, JobError> {
+        segments::join(services, &self.settings, message, deadline).await
+    }
+
     async fn metadata(&self, services: &Services, message: &JobMessage) -> Result<JobOutput, JobError> {
         metadata::run(services, &self.settings, message).await
     }
@@ -71,12 +92,11 @@ impl VideoJobs for FfmpegVideoJobs {
         side: u32,
     ) -> Result<Vec<image::RgbImage>, JobError> {
         check_size(message, self.settings.limits.max_input_bytes)?;
-        let source = download_to_temp(services, message).await?;
+        let source = source::s3_source(services, message).await?;
         let limits = self.settings.limits;
         blocking(move || {
-            let probe = media_video::probe(source.path(), &limits).map_err(job_error)?;
-            let stills =
-                media_video::extract_stills(source.path(), &probe, count, side).map_err(job_error)?;
+            let probe = media_video::probe(&source, &limits).map_err(job_error)?;
+            let stills = media_video::extract_stills(&source, &probe, count, side).map_err(job_error)?;
             Ok(stills.into_iter().map(|still| still.image).collect())
         })
         .await

@@ -1,15 +1,22 @@
 //! The metadata job of a video or audio file: its probe (container, streams, rotation, HDR,
 //! capture time and place) and the SHA-256 of its bytes, indexed for duplicate search.
+//!
+//! Nothing is downloaded: the probe reads the few blocks it needs by ranged GETs (the container's
+//! header and index), and the checksum streams the object through memory, for files up to
+//! [`VideoSettings::checksum_max_bytes`]. Larger files get no checksum: reading all of a 5 GB
+//! upload to fingerprint it would cost more than everything else the job does.
 
-use std::io::Read;
-use std::path::Path;
-
-use pipeline::job_support::{JobOutput, blocking, check_size, download_to_temp};
+use pipeline::job_support::{JobOutput, blocking, check_size};
 use pipeline::ports::JobMessage;
 use pipeline::{JobError, Services};
 use sha2::{Digest, Sha256};
+use tracing::info;
 
+use crate::source::s3_source;
 use crate::{VideoSettings, job_error};
+
+/// How much of the object each ranged GET of the checksum reads.
+const CHECKSUM_CHUNK: u64 = 8 << 20;
 
 pub(crate) async fn run(
     services: &Services,
@@ -17,33 +24,41 @@ pub(crate) async fn run(
     message: &JobMessage,
 ) -> Result<JobOutput, JobError> {
     check_size(message, settings.limits.max_input_bytes)?;
-    let source = download_to_temp(services, message).await?;
+    let source = s3_source(services, message).await?;
     let limits = settings.limits;
-    let (probe, sha256) = blocking(move || {
-        let probe = media_video::probe(source.path(), &limits).map_err(job_error)?;
-        let probe = serde_json::to_value(&probe)
-            .map_err(|error| JobError::Task(format!("the probe does not serialise: {error}")))?;
-        Ok((probe, sha256_of_file(source.path())?))
+    let probe = blocking(move || {
+        let probe = media_video::probe(&source, &limits).map_err(job_error)?;
+        if let Some(stats) = source.stats() {
+            info!(bytes_read = stats.bytes_read, requests = stats.requests, "probed by ranged reads");
+        }
+        serde_json::to_value(&probe)
+            .map_err(|error| JobError::Task(format!("the probe does not serialise: {error}")))
     })
     .await?;
-    Ok(JobOutput::Done {
-        derivatives: Vec::new(),
-        metadata: Some(probe),
-        sha256: Some(sha256),
-        moderation: None,
-    })
+    let sha256 = if message.size <= settings.checksum_max_bytes {
+        Some(streamed_sha256(services, message).await?)
+    } else {
+        info!(bytes = message.size, limit = settings.checksum_max_bytes, "too large to checksum");
+        None
+    };
+    Ok(JobOutput::Done { derivatives: Vec::new(), metadata: Some(probe), sha256, moderation: None })
 }
 
-fn sha256_of_file(path: &Path) -> Result<String, JobError> {
-    let mut file = std::fs::File::open(path).map_err(JobError::io("opening the downloaded video"))?;
+/// The SHA-256 of the source, read in ranged GETs of [`CHECKSUM_CHUNK`] bytes.
+async fn streamed_sha256(services: &Services, message: &JobMessage) -> Result<String, JobError> {
     let mut hasher = Sha256::new();
-    let mut buffer = vec![0; 1 << 20];
-    loop {
-        let read = file.read(&mut buffer).map_err(JobError::io("reading the downloaded video"))?;
-        if read == 0 {
-            break;
+    let mut offset = 0;
+    while offset < message.size {
+        let end = (offset + CHECKSUM_CHUNK).min(message.size);
+        let chunk = services.objects.get_range(&message.bucket, &message.key, offset..end).await?;
+        if chunk.len() as u64 != end - offset {
+            return Err(JobError::Retryable(pipeline::Failure::new(
+                "not-found",
+                format!("the object is shorter than the {} bytes it had at upload", message.size),
+            )));
         }
-        hasher.update(&buffer[..read]);
+        hasher.update(&chunk);
+        offset = end;
     }
     Ok(hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect())
 }

@@ -10,6 +10,15 @@ use media_video::TranscodeOutputs;
 use pipeline::model::{Derivative, DerivativeRole};
 use pipeline::{JobError, Services};
 
+/// Which files of the output's `hls/` folder to upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HlsUpload {
+    /// Playlists, init and media segments: a transcode done in one process.
+    Everything,
+    /// The playlists: a join, whose segments the parts uploaded already.
+    Playlists,
+}
+
 /// Uploads `posters` and the files of `outputs` (written under `out_dir`) for the asset whose
 /// derivatives start with `prefix`; returns what was written.
 pub(crate) async fn upload_outputs(
@@ -18,6 +27,55 @@ pub(crate) async fn upload_outputs(
     posters: Vec<Thumbnail>,
     out_dir: &Path,
     outputs: &TranscodeOutputs,
+    hls: HlsUpload,
+) -> Result<Vec<Derivative>, JobError> {
+    let mut derivatives = upload_posters(services, prefix, posters).await?;
+    let duration = Some(outputs.duration_seconds);
+    let files = FileUploader { services, out_dir, prefix };
+    for rendition in &outputs.renditions {
+        derivatives.push(Derivative {
+            width: Some(rendition.width),
+            height: Some(rendition.height),
+            ..files.upload(&rendition.path, DerivativeRole::Rendition, duration).await?
+        });
+    }
+    if let Some(audio) = &outputs.audio_only {
+        derivatives.push(files.upload(&audio.path, DerivativeRole::Audio, duration).await?);
+    }
+    let hls = upload_hls_files(services, prefix, out_dir, duration, hls).await?;
+    derivatives.extend(hls.into_iter().filter(|uploaded| uploaded.format == "m3u8"));
+    Ok(derivatives)
+}
+
+/// Uploads the files under `out_dir/hls` that `which` says under `prefix`, keeping relative
+/// paths; returns each as a derivative (only playlists are recorded on the asset).
+pub(crate) async fn upload_hls_files(
+    services: &Services,
+    prefix: &str,
+    out_dir: &Path,
+    duration_seconds: Option<f64>,
+    which: HlsUpload,
+) -> Result<Vec<Derivative>, JobError> {
+    let hls_dir = out_dir.join("hls");
+    let mut uploaded = Vec::new();
+    if hls_dir.is_dir() {
+        let files = FileUploader { services, out_dir, prefix };
+        let mut hls_files = Vec::new();
+        collect_files(&hls_dir, &mut hls_files).map_err(JobError::io("listing the HLS files"))?;
+        hls_files.sort();
+        let is_playlist = |file: &PathBuf| file.extension().is_some_and(|extension| extension == "m3u8");
+        for file in hls_files.iter().filter(|file| which == HlsUpload::Everything || is_playlist(file)) {
+            uploaded.push(files.upload(file, DerivativeRole::HlsPlaylist, duration_seconds).await?);
+        }
+    }
+    Ok(uploaded)
+}
+
+/// Uploads a video's poster thumbnails as `<prefix>poster-<size>.<ext>`.
+pub(crate) async fn upload_posters(
+    services: &Services,
+    prefix: &str,
+    posters: Vec<Thumbnail>,
 ) -> Result<Vec<Derivative>, JobError> {
     let bucket = &services.settings.derivatives_bucket;
     let mut derivatives = Vec::new();
@@ -34,30 +92,6 @@ pub(crate) async fn upload_outputs(
             bytes,
             duration_seconds: None,
         });
-    }
-    let duration = Some(outputs.duration_seconds);
-    let files = FileUploader { services, out_dir, prefix };
-    for rendition in &outputs.renditions {
-        derivatives.push(Derivative {
-            width: Some(rendition.width),
-            height: Some(rendition.height),
-            ..files.upload(&rendition.path, DerivativeRole::Rendition, duration).await?
-        });
-    }
-    if let Some(audio) = &outputs.audio_only {
-        derivatives.push(files.upload(&audio.path, DerivativeRole::Audio, duration).await?);
-    }
-    let hls_dir = out_dir.join("hls");
-    if hls_dir.is_dir() {
-        let mut hls_files = Vec::new();
-        collect_files(&hls_dir, &mut hls_files).map_err(JobError::io("listing the HLS files"))?;
-        hls_files.sort();
-        for file in hls_files {
-            let uploaded = files.upload(&file, DerivativeRole::HlsPlaylist, duration).await?;
-            if uploaded.format == "m3u8" {
-                derivatives.push(uploaded);
-            }
-        }
     }
     Ok(derivatives)
 }

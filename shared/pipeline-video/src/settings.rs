@@ -6,9 +6,12 @@
 //! | `MEDIAFLOW_HLS` | `true` | whether to package HLS |
 //! | `MEDIAFLOW_X264_PRESET` | `veryfast` | the x264 preset |
 //! | `MEDIAFLOW_TRANSCODE_PIXELS_PER_SECOND` | `25000000` | the Lambda deadline estimate |
+//! | `MEDIAFLOW_SEGMENT_SECONDS` | `30` | target length of a segment of a split transcode (at least 4) |
+//! | `MEDIAFLOW_SPLIT_ABOVE_SECONDS` | `120` | videos longer than this are split into segments |
+//! | `MEDIAFLOW_VIDEO_CHECKSUM_MAX_BYTES` | `268435456` | videos up to this size get a SHA-256 |
 
 use media_video::{Rung, VideoLimits, X264Preset};
-use pipeline::config::{ConfigError, parse_bool, parse_list};
+use pipeline::config::{ConfigError, parse_bool, parse_list, parse_number};
 
 /// How videos are transcoded, with defaults that suit Lambda.
 #[derive(Debug, Clone)]
@@ -24,6 +27,15 @@ pub struct VideoSettings {
     /// Measured transcode speed: output pixels (summed over renditions) encoded per second. A clip
     /// whose estimate does not fit in the remaining Lambda time goes to the long-job queue.
     pub transcode_pixels_per_second: f64,
+    /// Target length of a segment, in seconds, when a transcode is split across functions
+    /// (segments start at the source's keyframes, so they come out about this long).
+    pub segment_seconds: f64,
+    /// Videos longer than this (seconds) are transcoded in segments by many functions at once;
+    /// shorter ones, whose whole transcode fits comfortably in one invocation, in one process.
+    pub split_above_seconds: f64,
+    /// The largest video whose SHA-256 the metadata job computes (streamed from S3, never stored):
+    /// reading every byte of a larger one would cost more than its probe, which reads a few.
+    pub checksum_max_bytes: u64,
 }
 
 impl Default for VideoSettings {
@@ -34,6 +46,9 @@ impl Default for VideoSettings {
             preset: X264Preset::default(),
             hls: true,
             transcode_pixels_per_second: 25_000_000.0,
+            segment_seconds: 30.0,
+            split_above_seconds: 120.0,
+            checksum_max_bytes: 256 << 20,
         }
     }
 }
@@ -66,7 +81,35 @@ impl VideoSettings {
                     },
                 )?;
         }
+        if let Some(value) = lookup("MEDIAFLOW_SEGMENT_SECONDS") {
+            let seconds = parse_number::<u32>("MEDIAFLOW_SEGMENT_SECONDS", &value)?;
+            // A segment's edges move onto the renditions' 2-second keyframe grid: shorter targets
+            // could leave a segment empty.
+            if seconds < 4 {
+                return Err(ConfigError {
+                    name: "MEDIAFLOW_SEGMENT_SECONDS",
+                    value,
+                    reason: "expected at least 4 (twice the renditions' keyframe interval)".into(),
+                });
+            }
+            settings.segment_seconds = seconds.into();
+        }
+        if let Some(value) = lookup("MEDIAFLOW_SPLIT_ABOVE_SECONDS") {
+            settings.split_above_seconds =
+                parse_number::<u32>("MEDIAFLOW_SPLIT_ABOVE_SECONDS", &value)?.into();
+        }
+        if let Some(value) = lookup("MEDIAFLOW_VIDEO_CHECKSUM_MAX_BYTES") {
+            settings.checksum_max_bytes = parse_number("MEDIAFLOW_VIDEO_CHECKSUM_MAX_BYTES", &value)?;
+        }
         Ok(settings)
+    }
+
+    /// Whether the transcode of a video described by `probe` is split into segments: a video
+    /// (audio alone is quick) longer than [`split_above_seconds`](Self::split_above_seconds),
+    /// packaged as HLS (the segments are HLS's own).
+    pub fn splits(&self, probe: &media_video::Probe) -> bool {
+        let duration = probe.duration_seconds.unwrap_or(0.0);
+        self.hls && probe.main_video().is_some() && duration > self.split_above_seconds
     }
 }
 
@@ -104,6 +147,10 @@ mod tests {
             ("MEDIAFLOW_RENDITIONS", "720p"),
             ("MEDIAFLOW_X264_PRESET", "fastest"),
             ("MEDIAFLOW_TRANSCODE_PIXELS_PER_SECOND", "0"),
+            ("MEDIAFLOW_SEGMENT_SECONDS", "0"),
+            ("MEDIAFLOW_SEGMENT_SECONDS", "3"),
+            ("MEDIAFLOW_SPLIT_ABOVE_SECONDS", "soon"),
+            ("MEDIAFLOW_VIDEO_CHECKSUM_MAX_BYTES", "-1"),
         ] {
             let error = from(&[(name, value)]).expect_err(name);
             assert_eq!(error.name, name);

@@ -44,6 +44,10 @@ fn pipeline_errors_have_codes_in_the_table() {
         JobError::io("x")(std::io::Error::other("x")),
         JobError::Busy { job: "a/thumbnail".into(), until: pipeline::time::Timestamp::from_millis(0) },
         JobError::Task("x".into()),
+        JobError::RetryAt {
+            error: Box::new(port(PortErrorKind::NotFound)),
+            at: pipeline::time::Timestamp::from_millis(0),
+        },
     ];
     for error in errors {
         // Exhaustive on purpose: a new variant must be added to the list above.
@@ -53,6 +57,7 @@ fn pipeline_errors_have_codes_in_the_table() {
             | JobError::Port(_)
             | JobError::Io { .. }
             | JobError::Busy { .. }
+            | JobError::RetryAt { .. }
             | JobError::Task(_) => {}
         }
         let row = error_code(error.code())

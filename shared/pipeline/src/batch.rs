@@ -80,7 +80,7 @@ where
                 Ok(()) => None,
                 Err(failure) if failure.is_retryable() => {
                     error!(error = %failure, code = failure.code(), "message failed; SQS will deliver it again");
-                    Some(Retry { message, not_before: failure.busy_until() })
+                    Some(Retry { message, not_before: failure.retry_at() })
                 }
                 Err(failure) => {
                     error!(error = %failure, code = failure.code(), "message failed permanently");

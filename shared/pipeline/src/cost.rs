@@ -194,6 +194,7 @@ mod tests {
             s3_read: 2,
             s3_write: 3,
             s3_delete: 4,
+            s3_read_bytes: 1 << 20,
             dynamodb_reads: 1,
             dynamodb_writes: 3,
             dynamodb_read_units: 1.0,

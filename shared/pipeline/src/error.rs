@@ -77,6 +77,15 @@ pub enum JobError {
         /// When the other delivery's lease ends.
         until: Timestamp,
     },
+    /// A retryable failure worth retrying at `at` rather than after the queue's visibility
+    /// timeout: a part of a split job, which the other parts and the join wait for.
+    #[error("{error}; retrying at {at}")]
+    RetryAt {
+        /// What failed.
+        error: Box<JobError>,
+        /// When to deliver the message again.
+        at: Timestamp,
+    },
     /// A blocking media task panicked or was cancelled.
     #[error("media task failed: {0}")]
     Task(String),
@@ -99,21 +108,25 @@ impl JobError {
             },
             JobError::Io { .. } => "io-error",
             JobError::Busy { .. } => "job-busy",
+            JobError::RetryAt { error, .. } => error.code(),
             JobError::Task(_) => "internal-error",
         }
     }
 
-    /// For `job-busy`: when the job's lease ends, the earliest a retry can take it over.
-    pub fn busy_until(&self) -> Option<Timestamp> {
+    /// When the message should be delivered again, when that is not simply after the queue's
+    /// visibility timeout: for `job-busy`, when the job's lease ends (the earliest a retry can take
+    /// it over); for a [`RetryAt`](JobError::RetryAt), its time.
+    pub fn retry_at(&self) -> Option<Timestamp> {
         match self {
             JobError::Busy { until, .. } => Some(*until),
+            JobError::RetryAt { at, .. } => Some(*at),
             _ => None,
         }
     }
 
-    /// How long to keep a busy job's message hidden from now: until the lease ends at `until`, and
-    /// a second more so that the redelivery finds it ended.
-    pub fn busy_delay(until: Timestamp) -> Duration {
+    /// How long to keep a message hidden from now to deliver it at `until`, and a second more so
+    /// that the redelivery of a busy job finds its lease ended.
+    pub fn delay_until(until: Timestamp) -> Duration {
         Duration::from_millis(until.millis_since(Timestamp::now())) + Duration::from_secs(1)
     }
 
@@ -121,6 +134,7 @@ impl JobError {
     pub fn to_failure(&self) -> Failure {
         match self {
             JobError::Permanent(failure) | JobError::Retryable(failure) => failure.clone(),
+            JobError::RetryAt { error, .. } => error.to_failure(),
             other => Failure::new(other.code(), other.to_string()),
         }
     }
@@ -158,7 +172,7 @@ mod tests {
         assert_eq!(throttled.to_failure().code, "service-unavailable");
         let busy = JobError::Busy { job: "a/thumbnail".into(), until: Timestamp::from_millis(5) };
         assert!(busy.is_retryable());
-        assert_eq!(busy.busy_until(), Some(Timestamp::from_millis(5)));
-        assert_eq!(throttled.busy_until(), None);
+        assert_eq!(busy.retry_at(), Some(Timestamp::from_millis(5)));
+        assert_eq!(throttled.retry_at(), None);
     }
 }

@@ -39,7 +39,10 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     ),
     permanent("no-video-stream", "a poster was asked of a file without a video stream"),
     permanent("no-media-stream", "a video or audio container with neither a video nor an audio stream"),
-    permanent("deadline-exceeded", "a transcode ran past its deadline and was stopped"),
+    permanent(
+        "deadline-exceeded",
+        "a transcode ran past its deadline and was stopped; in the pipeline it is never recorded: the job (or its segment) goes to worker mode instead",
+    ),
     permanent("invalid-options", "a setting is impossible (a zero thumbnail size, an empty ladder, ...)"),
     permanent("media-panic", "a media library panicked on this input; recorded instead of retried"),
     permanent(

@@ -1,5 +1,5 @@
-//! What every job's use-case shares: its output type, the blocking pool, the size check before a
-//! download, and temporary downloads. Public because the video jobs live in their own crate
+//! What every job's use-case shares: its output type, the blocking pool and the size check before
+//! reading a source. Public because the video jobs live in their own crate
 //! (`pipeline-video`), so that functions which never see a video carry no FFmpeg.
 
 use tracing::Span;
@@ -8,7 +8,6 @@ use crate::error::JobError;
 use crate::model::{Derivative, Failure};
 use crate::moderation::Moderation;
 use crate::ports::JobMessage;
-use crate::services::Services;
 
 /// What a job's attempt produced.
 #[derive(Debug)]
@@ -27,6 +26,12 @@ pub enum JobOutput {
     },
     /// Too long for the time left: sent to the long-job queue for worker mode.
     SentToWorker,
+    /// Split into parts that run at once (a long video's segments and its audio); the use-case
+    /// records them and sends one message each.
+    Split {
+        /// Every part, in order.
+        parts: Vec<crate::ports::JobPart>,
+    },
 }
 
 /// Runs CPU-bound media work on the blocking pool, inside the caller's span, so decoding never
@@ -64,31 +69,6 @@ pub fn check_size(message: &JobMessage, max_bytes: u64) -> Result<(), JobError> 
         )));
     }
     Ok(())
-}
-
-/// Downloads the job's object into a temporary file in the work folder (removed when dropped),
-/// after checking that the object, and room for outputs of about its size, fit in the free space.
-pub async fn download_to_temp(
-    services: &Services,
-    message: &JobMessage,
-) -> Result<tempfile::NamedTempFile, JobError> {
-    let work_dir = &services.settings.work_dir;
-    let free = rustix::fs::statvfs(work_dir)
-        .map(|stats| stats.f_bavail.saturating_mul(stats.f_frsize))
-        .map_err(|errno| JobError::Io { context: "reading the free space".into(), source: errno.into() })?;
-    let needed = message.size.saturating_mul(2);
-    if needed > free {
-        return Err(JobError::Permanent(Failure::new(
-            "too-large",
-            format!("the object is {} bytes; {free} bytes of temporary storage are free", message.size),
-        )));
-    }
-    let file = tempfile::Builder::new()
-        .prefix("mediaflow-source-")
-        .tempfile_in(work_dir)
-        .map_err(JobError::io("creating a temporary file"))?;
-    services.objects.download(&message.bucket, &message.key, file.path()).await?;
-    Ok(file)
 }
 
 #[cfg(test)]

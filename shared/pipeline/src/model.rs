@@ -278,6 +278,45 @@ pub struct JobState {
     /// not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Attempt>,
+    /// A job split into parts that run at once (a long video's segments and its audio): how far
+    /// they are. Absent for jobs done in one attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segments: Option<Segments>,
+}
+
+/// The parts of a split job: how many there are and which have finished.
+///
+/// Recording a part is idempotent (the part's key is written once), so the one write that makes
+/// `done` reach `total` is the one that starts the join, however often parts are delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segments {
+    /// Parts enqueued.
+    pub total: u32,
+    /// Parts finished.
+    pub done: u32,
+    /// When each finished part was recorded, by its index.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parts: BTreeMap<String, Timestamp>,
+    /// Until when the join holds the job; another delivery of the join may take it over after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_lease_until: Option<Timestamp>,
+}
+
+impl Segments {
+    /// `total` parts, none finished.
+    pub fn new(total: u32) -> Segments {
+        Segments { total, done: 0, parts: BTreeMap::new(), join_lease_until: None }
+    }
+
+    /// Whether part `index` has finished.
+    pub fn is_done(&self, index: u32) -> bool {
+        self.parts.contains_key(&index.to_string())
+    }
+
+    /// Whether every part has finished: time for the join.
+    pub fn all_done(&self) -> bool {
+        self.done >= self.total
+    }
 }
 
 impl JobState {
@@ -295,6 +334,7 @@ impl JobState {
             sent_to_worker: false,
             derivatives: Vec::new(),
             history: Vec::new(),
+            segments: None,
         }
     }
 }

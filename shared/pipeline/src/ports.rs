@@ -188,6 +188,46 @@ pub trait AssetRepository: Send + Sync {
         cost: &Cost,
         now: Timestamp,
     ) -> Result<bool, PortError>;
+    /// Splits a claimed job into `total` parts: the job stays `running`, held until `lease_until`
+    /// (when the reconciler may plan it again), with its parts counted from none, or as they are
+    /// when it was split before. Appends the splitting `attempt` to its history.
+    async fn start_parts(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        total: u32,
+        lease_until: Timestamp,
+        attempt: &Attempt,
+    ) -> Result<(), PortError>;
+    /// Records part `index` of a split job as finished, once, with its `attempt`.
+    async fn finish_part(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        index: u32,
+        attempt: &Attempt,
+    ) -> Result<PartRecorded, PortError>;
+    /// Appends an `attempt` of a part that did not finish (retried, or sent to worker mode) to the
+    /// split job's history.
+    async fn record_part_attempt(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        attempt: &Attempt,
+    ) -> Result<(), PortError>;
+    /// Claims the join of a split job whose parts have all finished, until `lease_until`. Busy while
+    /// another delivery holds it, finished once the job ended.
+    async fn claim_join(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Claim, PortError>;
     /// Undoes [`complete`](AssetRepository::complete)'s mark when publishing the event failed, so
     /// the retry publishes it.
     async fn reopen_completion(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError>;
@@ -234,6 +274,62 @@ pub struct JobMessage {
     pub size: u64,
     /// What ingest sniffed.
     pub kind: media_core::MediaKind,
+    /// The part of a split job this message runs; absent for the job itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<JobPart>,
+}
+
+/// A part of a job split to run on many functions at once: a long video's segments, its audio,
+/// and the join that assembles them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "part", rename_all = "kebab-case")]
+pub enum JobPart {
+    /// The video from `start_seconds` to `end_seconds` (output timeline), every rendition.
+    Segment {
+        /// The part's index among the job's parts.
+        index: u32,
+        /// Where the segment starts: a keyframe of the source.
+        start_seconds: f64,
+        /// Where the next segment starts (or the clip ends).
+        end_seconds: f64,
+    },
+    /// The whole audio track, encoded once.
+    Audio {
+        /// The part's index among the job's parts.
+        index: u32,
+    },
+    /// Playlists and MP4 renditions assembled from the finished parts, once they all are.
+    Join,
+}
+
+impl JobPart {
+    /// The part's index, for the parts counted towards the join.
+    pub fn index(&self) -> Option<u32> {
+        match self {
+            JobPart::Segment { index, .. } | JobPart::Audio { index } => Some(*index),
+            JobPart::Join => None,
+        }
+    }
+
+    /// How attempts of the part are labelled in the job's history.
+    pub fn label(&self) -> String {
+        match self {
+            JobPart::Segment { index, .. } => format!("segment {index}"),
+            JobPart::Audio { .. } => "audio".into(),
+            JobPart::Join => "join".into(),
+        }
+    }
+}
+
+/// Result of recording a finished part.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PartRecorded {
+    /// Recorded now; the parts as they are after the write.
+    Recorded(crate::model::Segments),
+    /// Recorded before (a duplicate delivery); the parts as they are.
+    Duplicate(crate::model::Segments),
+    /// The job ended, or the asset moved on to another upload: nothing to record.
+    Stale,
 }
 
 impl JobMessage {
@@ -248,7 +344,13 @@ impl JobMessage {
             version_id: asset.source.version_id.clone(),
             size: asset.source.size,
             kind: asset.kind,
+            part: None,
         }
+    }
+
+    /// The message of `part` of this message's job.
+    pub fn for_part(&self, part: JobPart) -> JobMessage {
+        JobMessage { part: Some(part), ..self.clone() }
     }
 }
 

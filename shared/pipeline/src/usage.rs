@@ -28,6 +28,9 @@ pub struct Requests {
     /// S3 DELETE requests (free).
     #[serde(default)]
     pub s3_delete: u32,
+    /// Bytes S3's GETs returned: a video probed by ranged reads fetches a small part of its size.
+    #[serde(default)]
+    pub s3_read_bytes: u64,
     /// DynamoDB requests that read (GetItem, Query).
     #[serde(default)]
     pub dynamodb_reads: u32,
@@ -68,6 +71,10 @@ pub struct Attempt {
     pub number: u32,
     /// `ok`, `sent-to-worker`, or the failure's code.
     pub outcome: String,
+    /// Which part of a split job it ran (`segment 3`, `audio`, `join`), or `plan` for the attempt
+    /// that split it; absent for a job done in one attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
     /// When it started.
     pub started_at: Timestamp,
     /// When it ended.
@@ -111,6 +118,7 @@ impl Attempt {
         Attempt {
             number: 1,
             outcome: outcome.to_owned(),
+            part: None,
             started_at: at,
             ended_at: at,
             duration_ms: 0,

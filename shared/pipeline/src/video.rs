@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::error::JobError;
 use crate::job_support::JobOutput;
-use crate::ports::JobMessage;
+use crate::ports::{JobMessage, JobPart};
 use crate::services::Services;
 
 /// Runs the jobs of video and audio uploads.
@@ -18,6 +18,27 @@ pub trait VideoJobs: Send + Sync {
     /// asset's prefix. `deadline` is Lambda's (the job may go to worker mode instead), `None` in
     /// worker mode.
     async fn transcode(
+        &self,
+        services: &Services,
+        message: &JobMessage,
+        deadline: Option<SystemTime>,
+    ) -> Result<JobOutput, JobError>;
+
+    /// One part of a split transcode (a segment or the audio): its files uploaded, ready for the
+    /// join. `Done` with the files written, or `SentToWorker` when it would not finish in time.
+    async fn transcode_part(
+        &self,
+        services: &Services,
+        message: &JobMessage,
+        part: &JobPart,
+        deadline: Option<SystemTime>,
+    ) -> Result<JobOutput, JobError>;
+
+    /// The join of a split transcode, once every part finished: playlists and MP4 renditions
+    /// assembled from the parts' files, and every derivative of the job; or `SentToWorker` when it
+    /// cannot be done before `deadline` (Lambda's; `None` in worker mode) or in this function's
+    /// temporary storage.
+    async fn join(
         &self,
         services: &Services,
         message: &JobMessage,

@@ -141,11 +141,11 @@ where
         Err(failure) if failure.is_retryable() => {
             error!(error = %failure, code = failure.code(), "message failed; SQS will deliver it again");
             // A busy job: hide the message until the lease ends, rather than let each early
-            // redelivery use up a receive.
-            if let Some(until) = failure.busy_until() {
-                let delay = JobError::busy_delay(until);
+            // redelivery use up a receive; a failed part: retry it after its back-off.
+            if let Some(until) = failure.retry_at() {
+                let delay = JobError::delay_until(until);
                 if let Err(failure) = source.extend_visibility(&message.receipt, delay).await {
-                    warn!(error = %failure, "could not delay a busy job's redelivery");
+                    warn!(error = %failure, "could not delay the redelivery");
                 }
             }
             false

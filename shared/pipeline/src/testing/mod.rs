@@ -16,16 +16,29 @@ use media_core::ImageDecoders;
 
 use crate::cost::Cost;
 use crate::error::{PortError, PortErrorKind};
-use crate::model::{Asset, AssetId, AssetStatus, Failure, JobKind, JobState, JobStatus};
+use crate::model::{Asset, AssetId, AssetStatus, Failure, JobKind, JobState, JobStatus, Segments};
 use crate::ports::{
     AssetEvent, AssetRepository, Claim, EventPublisher, JobMessage, JobMetrics, JobQueue, JobQueueName,
-    JobResult, ListedObject, MessageSource, Metrics, ObjectInfo, ObjectStore, ReceivedMessage, Recorded,
+    JobResult, ListedObject, MessageSource, Metrics, ObjectInfo, ObjectStore, PartRecorded, ReceivedMessage,
+    Recorded,
 };
 use crate::sequencer::Sequencer;
 use crate::services::{Services, Settings};
 use crate::time::{Clock, Timestamp};
 use crate::usage::Attempt;
 use crate::usecases::ReconcileReport;
+
+/// The asset `id`, when its `job` is running for the upload at `sequencer`.
+fn with_running_job<'a>(
+    items: &'a mut HashMap<AssetId, Asset>,
+    id: &AssetId,
+    sequencer: &Sequencer,
+    job: JobKind,
+) -> Option<&'a mut Asset> {
+    let asset = items.get_mut(id).filter(|asset| &asset.source.sequencer == sequencer)?;
+    let running = asset.jobs.get(&job).is_some_and(|state| state.status == JobStatus::Running);
+    (asset.status != AssetStatus::Deleted && running).then_some(asset)
+}
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -381,6 +394,101 @@ impl AssetRepository for MemoryAssetRepository {
         asset.completed_at = Some(now);
         asset.updated_at = now;
         Ok(true)
+    }
+
+    async fn start_parts(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        total: u32,
+        lease_until: Timestamp,
+        attempt: &Attempt,
+    ) -> Result<(), PortError> {
+        let mut items = lock(&self.items);
+        if let Some(asset) = with_running_job(&mut items, id, sequencer, job)
+            && let Some(state) = asset.jobs.get_mut(&job)
+        {
+            state.segments.get_or_insert_with(|| Segments::new(total));
+            state.lease_until = Some(lease_until);
+            state.history.push(attempt.clone());
+            asset.updated_at = attempt.ended_at;
+        }
+        Ok(())
+    }
+
+    async fn finish_part(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        index: u32,
+        attempt: &Attempt,
+    ) -> Result<PartRecorded, PortError> {
+        let mut items = lock(&self.items);
+        let Some(asset) = with_running_job(&mut items, id, sequencer, job) else {
+            return Ok(PartRecorded::Stale);
+        };
+        let Some(state) = asset.jobs.get_mut(&job) else { return Ok(PartRecorded::Stale) };
+        let Some(segments) = state.segments.as_mut() else { return Ok(PartRecorded::Stale) };
+        if segments.is_done(index) {
+            return Ok(PartRecorded::Duplicate(segments.clone()));
+        }
+        segments.parts.insert(index.to_string(), attempt.ended_at);
+        segments.done += 1;
+        let recorded = segments.clone();
+        state.history.push(attempt.clone());
+        asset.updated_at = attempt.ended_at;
+        Ok(PartRecorded::Recorded(recorded))
+    }
+
+    async fn record_part_attempt(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        attempt: &Attempt,
+    ) -> Result<(), PortError> {
+        let mut items = lock(&self.items);
+        if let Some(asset) = with_running_job(&mut items, id, sequencer, job)
+            && let Some(state) = asset.jobs.get_mut(&job)
+        {
+            state.history.push(attempt.clone());
+            asset.updated_at = attempt.ended_at;
+        }
+        Ok(())
+    }
+
+    async fn claim_join(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Claim, PortError> {
+        let mut items = lock(&self.items);
+        let Some(asset) = items.get_mut(id) else { return Ok(Claim::Stale) };
+        if &asset.source.sequencer != sequencer || asset.status == AssetStatus::Deleted {
+            return Ok(Claim::Stale);
+        }
+        let Some(state) = asset.jobs.get_mut(&job) else { return Ok(Claim::Stale) };
+        if state.status.is_final() {
+            return Ok(Claim::Finished(Box::new(asset.clone())));
+        }
+        let Some(segments) = state
+            .segments
+            .as_mut()
+            .filter(|segments| state.status == JobStatus::Running && segments.all_done())
+        else {
+            return Ok(Claim::Stale);
+        };
+        if let Some(lease) = segments.join_lease_until.filter(|lease| *lease > now) {
+            return Ok(Claim::Busy(lease));
+        }
+        segments.join_lease_until = Some(lease_until);
+        asset.updated_at = now;
+        Ok(Claim::Claimed(Box::new(asset.clone())))
     }
 
     async fn reopen_completion(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError> {

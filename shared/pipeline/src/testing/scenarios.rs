@@ -18,7 +18,7 @@ use crate::cost::{Cost, Prices};
 use crate::model::{AssetId, AssetStatus, DerivativeRole, JobKind, JobState, JobStatus};
 use crate::moderation::{ModerationDecision, ModerationSettings};
 use crate::ports::FLAGGED_TAG;
-use crate::ports::{AssetRepository, Claim, JobMessage, JobResult, Stage};
+use crate::ports::{AssetRepository, Claim, JobMessage, JobPart, JobResult, Stage};
 use crate::sequencer::Sequencer;
 use crate::time::Timestamp;
 use crate::{ReconcileSettings, handle_ingest_message, handle_job_message, reconcile};
@@ -43,7 +43,8 @@ macro_rules! scenario_tests {
             corrupt_and_unknown_files_fail_with_their_code_and_are_not_retried,
             one_reconcile_run_recovers_what_events_missed_and_a_second_changes_nothing,
             service_failures_are_retried_and_the_job_released,
-            moderation_records_a_decision_and_a_flagged_assets_derivatives_are_tagged
+            moderation_records_a_decision_and_a_flagged_assets_derivatives_are_tagged,
+            a_split_transcode_joins_once_however_its_parts_are_delivered
         );
     };
     (@each $repository:expr; $($scenario:ident),+) => {
@@ -195,7 +196,7 @@ pub async fn a_running_job_is_not_taken_over_until_its_lease_ends<R: AssetReposi
     pipeline.clock.advance(Duration::from_secs(59));
     let busy = pipeline.job(&message).await;
     assert!(matches!(&busy, Err(error) if error.is_retryable() && error.code() == "job-busy"), "{busy:?}");
-    assert_eq!(busy.err().and_then(|error| error.busy_until()), Some(lease), "busy until the lease ends");
+    assert_eq!(busy.err().and_then(|error| error.retry_at()), Some(lease), "busy until the lease ends");
 
     pipeline.clock.advance(Duration::from_secs(1));
     pipeline.job(&message).await.expect("the lease ended: taken over");
@@ -601,4 +602,163 @@ where
     assert_eq!(moderate.status, JobStatus::Failed);
     assert_eq!(moderate.error.as_ref().map(|e| e.code.as_str()), Some("corrupt-input"));
     assert_eq!(broken.moderation, None);
+}
+
+/// The video port for the split-job scenario: splits every transcode into two segments and the
+/// audio, "encodes" a part by writing a marker object under the asset's prefix, fails the part
+/// given to [`SplittingVideo::fail_once`] once with a retryable error, and joins by listing the
+/// markers. FFmpeg's side of segments and joins is tested in `media-video` and end to end.
+#[derive(Default)]
+struct SplittingVideo {
+    fail_once: std::sync::Mutex<Option<u32>>,
+}
+
+impl SplittingVideo {
+    fn marker(message: &JobMessage, index: u32) -> String {
+        format!("{}parts/{index}", message.asset_id.derivatives_prefix())
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::VideoJobs for SplittingVideo {
+    async fn transcode(
+        &self,
+        _: &crate::Services,
+        _: &JobMessage,
+        _: Option<std::time::SystemTime>,
+    ) -> Result<crate::job_support::JobOutput, crate::JobError> {
+        Ok(crate::job_support::JobOutput::Split {
+            parts: vec![
+                JobPart::Segment { index: 0, start_seconds: 0.0, end_seconds: 10.0 },
+                JobPart::Segment { index: 1, start_seconds: 10.0, end_seconds: 18.5 },
+                JobPart::Audio { index: 2 },
+            ],
+        })
+    }
+
+    async fn transcode_part(
+        &self,
+        services: &crate::Services,
+        message: &JobMessage,
+        part: &JobPart,
+        _: Option<std::time::SystemTime>,
+    ) -> Result<crate::job_support::JobOutput, crate::JobError> {
+        let index = part.index().expect("a segment or the audio");
+        if self.fail_once.lock().expect("lock").take_if(|failing| *failing == index).is_some() {
+            return Err(crate::JobError::Retryable(crate::Failure::new("io-error", "the disk hiccuped")));
+        }
+        let bucket = &services.settings.derivatives_bucket;
+        services.objects.put(bucket, &Self::marker(message, index), vec![1; 10], "video/iso.segment").await?;
+        Ok(done(Vec::new()))
+    }
+
+    async fn join(
+        &self,
+        services: &crate::Services,
+        message: &JobMessage,
+        _: Option<std::time::SystemTime>,
+    ) -> Result<crate::job_support::JobOutput, crate::JobError> {
+        let bucket = &services.settings.derivatives_bucket;
+        for index in 0..3 {
+            services.objects.get(bucket, &Self::marker(message, index)).await?;
+        }
+        let playlist = crate::model::Derivative {
+            key: format!("{}hls/master.m3u8", message.asset_id.derivatives_prefix()),
+            role: DerivativeRole::HlsPlaylist,
+            format: "m3u8".into(),
+            width: None,
+            height: None,
+            bytes: 100,
+            duration_seconds: Some(18.5),
+        };
+        Ok(done(vec![playlist]))
+    }
+
+    async fn metadata(
+        &self,
+        _: &crate::Services,
+        _: &JobMessage,
+    ) -> Result<crate::job_support::JobOutput, crate::JobError> {
+        Ok(done(Vec::new()))
+    }
+
+    async fn stills(
+        &self,
+        _: &crate::Services,
+        _: &JobMessage,
+        _: usize,
+        _: u32,
+    ) -> Result<Vec<image::RgbImage>, crate::JobError> {
+        Ok(Vec::new())
+    }
+}
+
+fn done(derivatives: Vec<crate::model::Derivative>) -> crate::job_support::JobOutput {
+    crate::job_support::JobOutput::Done { derivatives, metadata: None, sha256: None, moderation: None }
+}
+
+/// A long video's transcode split into parts: the plan records `segments: {total, done}` and sends
+/// one message per part; a part that fails once is retried; duplicate parts and joins change
+/// nothing; exactly one join runs, the upload completes once, and its cost counts every part.
+pub async fn a_split_transcode_joins_once_however_its_parts_are_delivered<R>(assets: Arc<R>)
+where
+    R: AssetRepository + 'static,
+{
+    let video = Arc::new(SplittingVideo::default());
+    *video.fail_once.lock().expect("lock") = Some(1);
+    let pipeline = MemoryPipeline::with_repository(assets, |_| {}).with_video(video);
+    pipeline.upload("long.mp4", data("media-video/tests/data/bigbuckbunny.mp4"), "01").await;
+    for message in pipeline.queued() {
+        pipeline.job(&message).await.expect("the job runs");
+    }
+    let parts = pipeline.queued();
+    let labels: Vec<String> = parts.iter().filter_map(|m| m.part.as_ref()).map(JobPart::label).collect();
+    assert_eq!(labels, ["segment 0", "segment 1", "audio"], "one message per part");
+    let state = pipeline.asset(UPLOADS, "long.mp4").await.jobs[&JobKind::Transcode].clone();
+    assert_eq!(state.status, JobStatus::Running, "a split job runs until its join");
+    let segments = state.segments.expect("the parts are counted");
+    assert_eq!((segments.total, segments.done), (3, 0));
+    assert_eq!(state.history.last().and_then(|attempt| attempt.part.as_deref()), Some("plan"));
+
+    pipeline.job(&parts[0]).await.expect("segment 0");
+    let failed = pipeline.job(&parts[1]).await;
+    assert!(matches!(&failed, Err(error) if error.is_retryable()), "{failed:?}");
+    pipeline.job(&parts[1]).await.expect("segment 1, retried");
+    pipeline.job(&parts[0]).await.expect("a duplicate of segment 0 is acknowledged");
+    let segments = pipeline.asset(UPLOADS, "long.mp4").await.jobs[&JobKind::Transcode].segments.clone();
+    assert_eq!(segments.map(|s| (s.total, s.done)), Some((3, 2)), "the duplicate is not counted");
+    assert!(pipeline.queued().is_empty(), "no join before the last part");
+
+    pipeline.job(&parts[2]).await.expect("the audio");
+    let joins = pipeline.queued();
+    assert_eq!(joins.len(), 1, "the last part sends the join");
+    assert_eq!(joins[0].part, Some(JobPart::Join));
+    pipeline.job(&parts[2]).await.expect("a duplicate of the last part");
+    let resent = pipeline.queued();
+    assert_eq!(resent.len(), 1, "a redelivered last part sends the join again (its sender may have died)");
+    pipeline.job(&joins[0]).await.expect("the join");
+    pipeline.job(&resent[0]).await.expect("a second join is acknowledged");
+    pipeline.job(&parts[1]).await.expect("a part after the join is acknowledged");
+
+    let asset = pipeline.asset(UPLOADS, "long.mp4").await;
+    assert_eq!(asset.status, AssetStatus::Ready);
+    let state = &asset.jobs[&JobKind::Transcode];
+    assert_eq!(state.status, JobStatus::Done);
+    assert_eq!(state.segments.as_ref().map(|s| (s.total, s.done)), Some((3, 3)));
+    assert_eq!(state.derivatives.len(), 1, "the join's derivatives");
+    let attempts: Vec<(Option<&str>, &str)> =
+        state.history.iter().map(|attempt| (attempt.part.as_deref(), attempt.outcome.as_str())).collect();
+    assert_eq!(
+        attempts,
+        [
+            (Some("plan"), "split"),
+            (Some("segment 0"), "ok"),
+            (Some("segment 1"), "io-error"),
+            (Some("segment 1"), "ok"),
+            (Some("audio"), "ok"),
+            (Some("join"), "ok"),
+        ]
+    );
+    assert_eq!(pipeline.events.events().len(), 1, "one completion event");
+    assert_eq!(asset.cost, Some(Cost::sum(asset.attempts())), "every part is in the cost");
 }

@@ -27,6 +27,8 @@ pub(crate) struct Outcome<'a> {
     pub bytes_in: u64,
     /// Bytes it wrote.
     pub bytes_out: u64,
+    /// The part of a split job it ran, if any.
+    pub part: Option<String>,
 }
 
 impl Stopwatch {
@@ -58,6 +60,7 @@ impl Stopwatch {
         Attempt {
             number: outcome.number,
             outcome: outcome.code.to_owned(),
+            part: outcome.part,
             started_at: self.started,
             ended_at: ended,
             duration_ms,

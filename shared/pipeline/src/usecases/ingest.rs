@@ -85,6 +85,7 @@ pub(crate) async fn ingest_upload(
                 waiting_since: delivery.sent_at,
                 bytes_in: sniffed,
                 bytes_out: 0,
+                part: None,
             };
             let attempt = stopwatch.finish(services, delivery, outcome, services.clock.now());
             services.metrics.job_finished(&JobMetrics {

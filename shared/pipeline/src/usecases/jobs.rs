@@ -7,14 +7,14 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::batch::Delivery;
 use crate::error::JobError;
 use crate::job_support::JobOutput;
-use crate::model::{Failure, JobKind, JobState, JobStatus};
+use crate::model::{Asset, Failure, JobKind, JobState, JobStatus};
 use crate::ports::{Claim, JobMessage, JobMetrics, JobResult, Stage};
 use crate::services::Services;
 use crate::time::Timestamp;
 use crate::usage::Ledger;
 use crate::usecases::attempt::{Outcome, Stopwatch};
 use crate::usecases::completion::complete_asset;
-use crate::usecases::{metadata, moderate, thumbnail};
+use crate::usecases::{metadata, moderate, parts, thumbnail};
 
 /// Handles one message of the `expected` job kind's queue. `deadline` is when the caller must
 /// have returned (Lambda's), `None` in worker mode.
@@ -40,7 +40,16 @@ pub async fn handle_job_message(
     }
     let span = info_span!("job", asset_id = %message.asset_id, job = %message.job, key = %message.key);
     let ledger = Ledger::default();
-    ledger.scope(run_job(services, &message, delivery, &ledger, deadline)).instrument(span).await
+    match &message.part {
+        Some(part) => {
+            let span = info_span!(parent: &span, "part", part = %part.label());
+            ledger
+                .scope(parts::run_part(services, &message, part, delivery, &ledger, deadline))
+                .instrument(span)
+                .await
+        }
+        None => ledger.scope(run_job(services, &message, delivery, &ledger, deadline)).instrument(span).await,
+    }
 }
 
 async fn run_job(
@@ -65,13 +74,7 @@ async fn run_job(
         Claim::Claimed(asset) => asset,
         Claim::Finished(asset) => {
             info!("duplicate delivery of a finished job");
-            // The delivery that finished the job may have died before it completed the upload
-            // (final status and event): complete it now. complete_asset publishes at most once.
-            let completed = asset.completed_sequencer.as_ref() == Some(&asset.source.sequencer);
-            if let Some(status) = asset.final_status().filter(|_| !completed) {
-                complete_asset(services, &asset, status).await?;
-            }
-            return Ok(());
+            return complete_if_unpublished(services, &asset).await;
         }
         Claim::Stale => {
             info!("the asset changed since this job was enqueued");
@@ -96,6 +99,7 @@ async fn run_job(
         code: match &output {
             Ok(JobOutput::Done { .. }) => "ok",
             Ok(JobOutput::SentToWorker) => "sent-to-worker",
+            Ok(JobOutput::Split { .. }) => "split",
             Err(error) => error.code(),
         },
         number: attempt,
@@ -105,6 +109,7 @@ async fn run_job(
             Ok(JobOutput::Done { derivatives, .. }) => derivatives.iter().map(|d| d.bytes).sum(),
             _ => 0,
         },
+        part: matches!(output, Ok(JobOutput::Split { .. })).then(|| "plan".to_owned()),
     };
     let record = stopwatch.finish(services, delivery, outcome, ended);
     services.metrics.job_finished(&JobMetrics {
@@ -130,6 +135,10 @@ async fn run_job(
             services.assets.release_job(id, sequencer, job, None, true, &record).await?;
             info!("sent to the long-job queue for worker mode");
             return Ok(());
+        }
+        Ok(JobOutput::Split { parts }) => {
+            let done = asset.jobs.get(&job).and_then(|state| state.segments.clone());
+            return parts::start(services, message, parts, done.as_ref(), &record).await;
         }
         Ok(JobOutput::Done { derivatives, metadata, sha256, moderation }) => {
             state.derivatives = derivatives;
@@ -163,9 +172,19 @@ async fn run_job(
     Ok(())
 }
 
+/// The delivery that finished a job may have died before it completed the upload (final status
+/// and event): completes it now. `complete_asset` publishes at most once.
+pub(crate) async fn complete_if_unpublished(services: &Services, asset: &Asset) -> Result<(), JobError> {
+    let completed = asset.completed_sequencer.as_ref() == Some(&asset.source.sequencer);
+    if let Some(status) = asset.final_status().filter(|_| !completed) {
+        complete_asset(services, asset, status).await?;
+    }
+    Ok(())
+}
+
 /// The asset moved on while the job ran. When it was deleted, the files just written would be
 /// orphans: remove them (a re-upload overwrites them itself).
-async fn discard_outputs(
+pub(crate) async fn discard_outputs(
     services: &Services,
     message: &JobMessage,
     written: &[String],

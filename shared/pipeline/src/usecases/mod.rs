@@ -6,6 +6,7 @@ mod ingest;
 mod jobs;
 mod metadata;
 mod moderate;
+mod parts;
 mod reconcile;
 mod thumbnail;
 
