@@ -44,7 +44,8 @@ macro_rules! scenario_tests {
             one_reconcile_run_recovers_what_events_missed_and_a_second_changes_nothing,
             service_failures_are_retried_and_the_job_released,
             moderation_records_a_decision_and_a_flagged_assets_derivatives_are_tagged,
-            a_split_transcode_joins_once_however_its_parts_are_delivered
+            a_split_transcode_joins_once_however_its_parts_are_delivered,
+            a_part_that_finds_bad_media_fails_the_split_job_with_its_code
         );
     };
     (@each $repository:expr; $($scenario:ident),+) => {
@@ -611,6 +612,7 @@ where
 #[derive(Default)]
 struct SplittingVideo {
     fail_once: std::sync::Mutex<Option<u32>>,
+    bad_media_in: Option<u32>,
 }
 
 impl SplittingVideo {
@@ -644,6 +646,9 @@ impl crate::VideoJobs for SplittingVideo {
         _: Option<std::time::SystemTime>,
     ) -> Result<crate::job_support::JobOutput, crate::JobError> {
         let index = part.index().expect("a segment or the audio");
+        if self.bad_media_in == Some(index) {
+            return Err(crate::JobError::Permanent(crate::Failure::new("corrupt-input", "a broken frame")));
+        }
         if self.fail_once.lock().expect("lock").take_if(|failing| *failing == index).is_some() {
             return Err(crate::JobError::Retryable(crate::Failure::new("io-error", "the disk hiccuped")));
         }
@@ -761,4 +766,35 @@ where
     );
     assert_eq!(pipeline.events.events().len(), 1, "one completion event");
     assert_eq!(asset.cost, Some(Cost::sum(asset.attempts())), "every part is in the cost");
+}
+
+/// A segment that finds bad media fails the whole transcode with its code, at once: the upload
+/// completes (`partial`: its metadata succeeded) with one event, and the parts still queued do no
+/// work and send no join.
+pub async fn a_part_that_finds_bad_media_fails_the_split_job_with_its_code<R>(assets: Arc<R>)
+where
+    R: AssetRepository + 'static,
+{
+    let video = Arc::new(SplittingVideo { bad_media_in: Some(1), ..SplittingVideo::default() });
+    let pipeline = MemoryPipeline::with_repository(assets, |_| {}).with_video(video);
+    pipeline.upload("broken.mp4", data("media-video/tests/data/bigbuckbunny.mp4"), "01").await;
+    for message in pipeline.queued() {
+        pipeline.job(&message).await.expect("the job runs");
+    }
+    let parts = pipeline.queued();
+    for part in &parts {
+        pipeline.job(part).await.expect("a permanent failure is recorded and acknowledged");
+    }
+    assert!(pipeline.queued().is_empty(), "no join");
+    let asset = pipeline.asset(UPLOADS, "broken.mp4").await;
+    let state = &asset.jobs[&JobKind::Transcode];
+    assert_eq!(state.status, JobStatus::Failed);
+    assert_eq!(state.error.as_ref().map(|failure| failure.code.as_str()), Some("corrupt-input"));
+    assert_eq!(asset.status, AssetStatus::Partial, "the metadata job succeeded");
+    let marker = SplittingVideo::marker(&parts[2], 2);
+    let written = crate::ports::ObjectStore::get(&*pipeline.objects, "derivatives", &marker).await;
+    assert!(written.is_err(), "the audio part did no work");
+    let outcomes: Vec<&str> = state.history.iter().map(|attempt| attempt.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["split", "ok", "corrupt-input"]);
+    assert_eq!(pipeline.events.events().len(), 1, "one completion event");
 }
