@@ -105,7 +105,7 @@ down:
 ## README's first command: the stack up, the sample media uploaded and processed, a table and an HTML gallery.
 demo: up
 	$(CARGO) build -p mediaflow-cli
-	@$(LOCAL_AWS) $(TARGET_DIR)/debug/mediaflow demo --stack $(STACK) --out out/demo samples $(MEDIAFLOW_SAMPLE_PHOTOS)
+	@$(LOCAL_AWS) $(TARGET_DIR)/debug/mediaflow demo --stack $(STACK) --out out/demo samples $(MEDIAFLOW_SAMPLE_PHOTOS) $(MEDIAFLOW_SAMPLE_VIDEOS)
 
 ## README's second command: formatting, lints, unit tests, template lint, end-to-end tests on LocalStack.
 test: deps lint unit cfn-lint e2e
@@ -139,6 +139,7 @@ bench: deps package
 	$(CARGO) bench -p media-video --bench poster
 	scripts/bench-vs-vips.sh
 	shared/media-video/benches/compare-ffmpeg.sh
+	shared/media-video/benches/segment-projection.sh
 	scripts/fetch-moderation-photos.sh $(MEDIAFLOW_MODERATION_PHOTOS) >/dev/null
 	scripts/onnx-venv.sh $(MEDIAFLOW_ONNX_VENV) >/dev/null
 	shared/moderation-local/benches/compare-onnxruntime.sh

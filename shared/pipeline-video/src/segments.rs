@@ -11,9 +11,10 @@
 //! writes the playlists that list them and remuxes each rendition's chunks with the audio into
 //! its MP4. Every step is deterministic, so a duplicate or retried one rewrites the same files.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
+use futures::StreamExt;
 use media_video::{AudioTrackOutputs, Probe, SegmentOutputs, SegmentPlan, VideoError, VideoSource};
 use pipeline::job_support::{JobOutput, blocking};
 use pipeline::model::Derivative;
@@ -73,16 +74,14 @@ pub(crate) async fn plan(
     let plan = Plan { probe: probe.clone(), posters, segments, audio };
     put_json(services, &plan_key(message), &plan).await?;
 
-    let mut parts: Vec<JobPart> = plan
-        .segments
-        .iter()
-        .map(|segment| JobPart::Segment {
-            index: segment.index,
-            start_seconds: segment.start_seconds,
-            end_seconds: segment.end_seconds,
-        })
-        .collect();
-    parts.extend(audio.map(|index| JobPart::Audio { index }));
+    // The audio first: it reads and encodes the whole track, the longest part once segments are
+    // short, so it should not wait for a free function behind them.
+    let mut parts: Vec<JobPart> = audio.map(|index| JobPart::Audio { index }).into_iter().collect();
+    parts.extend(plan.segments.iter().map(|segment| JobPart::Segment {
+        index: segment.index,
+        start_seconds: segment.start_seconds,
+        end_seconds: segment.end_seconds,
+    }));
     info!(segments = plan.segments.len(), audio = audio.is_some(), target_s = target, "planned");
     Ok(JobOutput::Split { parts })
 }
@@ -239,7 +238,11 @@ fn free_bytes(dir: &Path) -> Result<u64, JobError> {
         .map_err(|errno| JobError::Io { context: "reading the free space".into(), source: errno.into() })
 }
 
-/// Downloads `files` of the asset's `hls/` folder into `dir/hls/`.
+/// How many chunks the join fetches at once: a 10-minute ladder is over a thousand small objects,
+/// and one after another their latencies would add up to most of the join.
+const CONCURRENT_DOWNLOADS: usize = 16;
+
+/// Downloads `files` of the asset's `hls/` folder into `dir/hls/`, [`CONCURRENT_DOWNLOADS`] at once.
 async fn download_hls_files(
     services: &Services,
     message: &JobMessage,
@@ -248,10 +251,18 @@ async fn download_hls_files(
 ) -> Result<(), JobError> {
     let hls = dir.join("hls");
     std::fs::create_dir_all(&hls).map_err(JobError::io("creating the parts folder"))?;
-    let bucket = &services.settings.derivatives_bucket;
     let prefix = message.asset_id.derivatives_prefix();
-    for file in files {
-        services.objects.download(bucket, &format!("{prefix}hls/{file}"), &hls.join(file)).await?;
+    let wanted: Vec<(String, PathBuf)> =
+        files.iter().map(|file| (format!("{prefix}hls/{file}"), hls.join(file))).collect();
+    // Owned values only: the futures must be `Send` for any lifetime (async_trait's boxing).
+    let (objects, bucket) = (services.objects.clone(), services.settings.derivatives_bucket.clone());
+    let downloads = wanted.into_iter().map(move |(key, path)| {
+        let (objects, bucket) = (objects.clone(), bucket.clone());
+        async move { objects.download(&bucket, &key, &path).await }
+    });
+    let mut downloads = futures::stream::iter(downloads).buffer_unordered(CONCURRENT_DOWNLOADS);
+    while let Some(downloaded) = downloads.next().await {
+        downloaded?;
     }
     Ok(())
 }
