@@ -25,6 +25,13 @@ use pipeline::{
 
 use crate::classify::{is_conditional_check_failed, is_invalid_document_path, port_error};
 
+/// The condition of a write by a job's holder: the job runs for the same upload, not deleted since.
+const RUNNING_JOB: &str = "#source.#seq = :seq AND #status <> :deleted AND #jobs.#job.#st = :running";
+
+/// Appends the attempt `:attempt` (a one-element list) to the job's history (`:none` if it has none).
+const APPEND_ATTEMPT: &str =
+    "#jobs.#job.history = list_append(if_not_exists(#jobs.#job.history, :none), :attempt)";
+
 /// Name of the status index.
 pub const STATUS_INDEX: &str = "by-status";
 /// Name of the checksum index.
@@ -108,6 +115,29 @@ impl DynamoAssetRepository {
             .expression_attribute_names("#job", job.as_str())
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":seq", s(sequencer.as_str()))
+    }
+
+    /// An update of `job` while it runs for the upload at `sequencer` (the condition
+    /// [`RUNNING_JOB`]), recording `attempt`: its values `:attempt` and `:none` for
+    /// [`APPEND_ATTEMPT`], and `:now` at the attempt's end.
+    fn update_running_job(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        attempt: &Attempt,
+    ) -> Result<UpdateItemFluentBuilder, PortError> {
+        Ok(self
+            .update_job(id, sequencer, job)
+            .condition_expression(RUNNING_JOB)
+            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(
+                ":attempt",
+                AttributeValue::L(vec![value("dynamodb:UpdateItem", attempt)?]),
+            )
+            .expression_attribute_values(":now", s(attempt.ended_at.to_string())))
     }
 
     /// Runs a conditional update; `Ok(None)` when the condition failed.
@@ -376,24 +406,10 @@ impl AssetRepository for DynamoAssetRepository {
         sent_to_worker: bool,
         attempt: &Attempt,
     ) -> Result<(), PortError> {
-        let now = attempt.ended_at;
-        let mut set = vec![
-            "#jobs.#job.#st = :pending",
-            "#jobs.#job.history = list_append(if_not_exists(#jobs.#job.history, :none), :attempt)",
-            "updated_at = :now",
-        ];
+        let mut set = vec!["#jobs.#job.#st = :pending", APPEND_ATTEMPT, "updated_at = :now"];
         let mut update = self
-            .update_job(id, sequencer, job)
-            .condition_expression("#source.#seq = :seq AND #status <> :deleted AND #jobs.#job.#st = :running")
-            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
-            .expression_attribute_values(":pending", s("pending"))
-            .expression_attribute_values(":running", s("running"))
-            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(
-                ":attempt",
-                AttributeValue::L(vec![value("dynamodb:UpdateItem", attempt)?]),
-            )
-            .expression_attribute_values(":now", s(now.to_string()));
+            .update_running_job(id, sequencer, job, attempt)?
+            .expression_attribute_values(":pending", s("pending"));
         if let Some(error) = error {
             set.push("#jobs.#job.#error = :error");
             update = update
@@ -498,25 +514,14 @@ impl AssetRepository for DynamoAssetRepository {
             ("parts".to_owned(), AttributeValue::M(HashMap::new())),
         ]));
         let update = self
-            .update_job(id, sequencer, job)
-            .update_expression(
+            .update_running_job(id, sequencer, job, attempt)?
+            .update_expression(format!(
                 "SET #jobs.#job.#segments = if_not_exists(#jobs.#job.#segments, :segments), \
-                 #jobs.#job.lease_until = :lease, \
-                 #jobs.#job.history = list_append(if_not_exists(#jobs.#job.history, :none), :attempt), \
-                 updated_at = :now",
-            )
-            .condition_expression("#source.#seq = :seq AND #status <> :deleted AND #jobs.#job.#st = :running")
+                 #jobs.#job.lease_until = :lease, {APPEND_ATTEMPT}, updated_at = :now"
+            ))
             .expression_attribute_names("#segments", "segments")
             .expression_attribute_values(":segments", segments)
-            .expression_attribute_values(":lease", s(lease_until.to_string()))
-            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
-            .expression_attribute_values(":running", s("running"))
-            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(
-                ":attempt",
-                AttributeValue::L(vec![value("dynamodb:UpdateItem", attempt)?]),
-            )
-            .expression_attribute_values(":now", s(attempt.ended_at.to_string()));
+            .expression_attribute_values(":lease", s(lease_until.to_string()));
         self.conditional("dynamodb:UpdateItem", update).await.map(drop)
     }
 
@@ -531,31 +536,20 @@ impl AssetRepository for DynamoAssetRepository {
         // The part's key is written once: the condition makes a duplicate's write fail, so `done`
         // counts every part exactly once.
         let update = self
-            .update_job(id, sequencer, job)
+            .update_running_job(id, sequencer, job, attempt)?
             .expression_attribute_names("#segments", "segments")
             .expression_attribute_names("#parts", "parts")
             .expression_attribute_names("#done", "done")
             .expression_attribute_names("#part", index.to_string())
-            .update_expression(
+            .update_expression(format!(
                 "SET #jobs.#job.#segments.#parts.#part = :now, \
-                 #jobs.#job.#segments.#done = #jobs.#job.#segments.#done + :one, \
-                 #jobs.#job.history = list_append(if_not_exists(#jobs.#job.history, :none), :attempt), \
-                 updated_at = :now",
-            )
-            .condition_expression(
-                "#source.#seq = :seq AND #status <> :deleted AND #jobs.#job.#st = :running AND \
-                 attribute_exists(#jobs.#job.#segments.#parts) AND \
-                 attribute_not_exists(#jobs.#job.#segments.#parts.#part)",
-            )
-            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
-            .expression_attribute_values(":running", s("running"))
+                 #jobs.#job.#segments.#done = #jobs.#job.#segments.#done + :one, {APPEND_ATTEMPT}, updated_at = :now"
+            ))
+            .condition_expression(format!(
+                "{RUNNING_JOB} AND attribute_exists(#jobs.#job.#segments.#parts) AND \
+                 attribute_not_exists(#jobs.#job.#segments.#parts.#part)"
+            ))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(
-                ":attempt",
-                AttributeValue::L(vec![value("dynamodb:UpdateItem", attempt)?]),
-            )
-            .expression_attribute_values(":now", s(attempt.ended_at.to_string()))
             .return_values(ReturnValue::AllNew);
         let segments_of = |asset: &Asset| {
             asset.jobs.get(&job).filter(|state| state.status == JobStatus::Running)?.segments.clone()
@@ -582,20 +576,8 @@ impl AssetRepository for DynamoAssetRepository {
         attempt: &Attempt,
     ) -> Result<(), PortError> {
         let update = self
-            .update_job(id, sequencer, job)
-            .update_expression(
-                "SET #jobs.#job.history = list_append(if_not_exists(#jobs.#job.history, :none), :attempt), \
-                 updated_at = :now",
-            )
-            .condition_expression("#source.#seq = :seq AND #status <> :deleted AND #jobs.#job.#st = :running")
-            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
-            .expression_attribute_values(":running", s("running"))
-            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(
-                ":attempt",
-                AttributeValue::L(vec![value("dynamodb:UpdateItem", attempt)?]),
-            )
-            .expression_attribute_values(":now", s(attempt.ended_at.to_string()));
+            .update_running_job(id, sequencer, job, attempt)?
+            .update_expression(format!("SET {APPEND_ATTEMPT}, updated_at = :now"));
         self.conditional("dynamodb:UpdateItem", update).await.map(drop)
     }
 

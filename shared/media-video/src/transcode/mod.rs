@@ -52,7 +52,7 @@ use crate::source::VideoSource;
 use crate::tonemap::ToneMapper;
 use audio::AudioEncoder;
 use mux::{HlsVariantOptions, Muxer, MuxerStreams};
-use pipeline::{AudioPath, FrameWindow, MAX_DECODE_ERRORS, VideoPath, write_audio};
+use pipeline::{AudioPath, FrameWindow, PacketReader, VideoPath, write_audio};
 use plan::plan_renditions;
 use publish::{Staged, publish};
 use video::{RenditionVideoEncoder, VideoSettings, rendition_color, stream_color};
@@ -169,28 +169,11 @@ impl Transcode<'_> {
         let duration = declared_duration(self.probe);
         let mut reported = 0.0f32;
         let mut packet = Packet::empty();
-        let mut packets_read = 0u64;
-        let mut read_errors = 0u64;
+        let mut reader = PacketReader::new(self.source, self.file);
         loop {
             self.deadline.check("transcoding")?;
-            match packet.read(&mut context) {
-                Ok(()) => packets_read += 1,
-                Err(ffmpeg_next::Error::Eof) => break,
-                Err(ffmpeg_next::Error::InvalidData) => {
-                    read_errors += 1;
-                    if read_errors > MAX_DECODE_ERRORS && read_errors * 20 > packets_read {
-                        return Err(VideoError::CorruptInput {
-                            reason: "too many unreadable packets".into(),
-                        });
-                    }
-                    continue;
-                }
-                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::util::error::EIO => {
-                    return Err(input::read_error(self.source, self.file.sniffed));
-                }
-                Err(error) => {
-                    return Err(VideoError::CorruptInput { reason: format!("reading packets: {error}") });
-                }
+            if !reader.read(&mut context, &mut packet)? {
+                break;
             }
             if let Some(video) = video.as_mut().filter(|video| video.stream_index == packet.stream()) {
                 video.decode(Some(&packet), &mut muxers, self.deadline)?;

@@ -1,10 +1,14 @@
 //! The per-stream pipelines: a decoder, then (for video) per-rendition scaling and libx264, or (for
 //! audio) one AAC encoder, writing into the muxers.
 
+use ffmpeg_next::format::context::Input;
 use ffmpeg_next::util::frame::{Audio as AudioFrame, Video as VideoFrame};
 use ffmpeg_next::util::picture;
 use ffmpeg_next::{Packet, Rational, decoder};
+use media_core::MediaFormat;
 
+use crate::input::{self, InputFile};
+use crate::source::VideoSource;
 use crate::tonemap::ToneMapper;
 use crate::transcode::Deadline;
 use crate::transcode::audio::AudioEncoder;
@@ -15,6 +19,50 @@ use crate::{VideoError, VideoLimits};
 
 /// Too many undecodable packets: more than this many, and more than 1 in 20.
 pub(super) const MAX_DECODE_ERRORS: u64 = 10;
+
+/// Reads an input's packets, skipping unreadable ones: more than [`MAX_DECODE_ERRORS`] of them,
+/// and more than 1 in 20, is corrupt input; a failed read is classified as the source's (an
+/// `io-error` to retry, or data that ends early).
+pub(super) struct PacketReader<'a> {
+    source: &'a VideoSource,
+    sniffed: Option<MediaFormat>,
+    packets_read: u64,
+    read_errors: u64,
+}
+
+impl<'a> PacketReader<'a> {
+    /// A reader of `source`, described by `file`.
+    pub(super) fn new(source: &'a VideoSource, file: &InputFile) -> PacketReader<'a> {
+        PacketReader { source, sniffed: file.sniffed, packets_read: 0, read_errors: 0 }
+    }
+
+    /// Reads the next readable packet of `context` into `packet`; `false` at the end of the input.
+    pub(super) fn read(&mut self, context: &mut Input, packet: &mut Packet) -> Result<bool, VideoError> {
+        loop {
+            match packet.read(context) {
+                Ok(()) => {
+                    self.packets_read += 1;
+                    return Ok(true);
+                }
+                Err(ffmpeg_next::Error::Eof) => return Ok(false),
+                Err(ffmpeg_next::Error::InvalidData) => {
+                    self.read_errors += 1;
+                    if self.read_errors > MAX_DECODE_ERRORS && self.read_errors * 20 > self.packets_read {
+                        return Err(VideoError::CorruptInput {
+                            reason: "too many unreadable packets".into(),
+                        });
+                    }
+                }
+                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::util::error::EIO => {
+                    return Err(input::read_error(self.source, self.sniffed));
+                }
+                Err(error) => {
+                    return Err(VideoError::CorruptInput { reason: format!("reading packets: {error}") });
+                }
+            }
+        }
+    }
+}
 
 /// The decoding side of the main video stream and the renditions it feeds.
 pub(super) struct VideoPath {

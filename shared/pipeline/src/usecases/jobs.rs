@@ -62,14 +62,7 @@ async fn run_job(
     let (id, sequencer, job) = (&message.asset_id, &message.sequencer, message.job);
     let stopwatch = Stopwatch::start(services.clock.now(), ledger);
     let started = stopwatch.started();
-    // A Lambda invocation cannot outlive its deadline, so the lease ends there: when the process
-    // dies mid-job (crash, OOM kill, timeout), the message's next delivery, which comes after the
-    // queue's visibility timeout (at or above the function timeout), takes the job over instead
-    // of finding it busy until the message is dead-lettered.
-    let lease_until = match deadline {
-        Some(deadline) => Timestamp::from(deadline),
-        None => started.plus(services.settings.worker_lease),
-    };
+    let lease_until = lease_until(services, started, deadline);
     let asset = match services.assets.claim_job(id, sequencer, job, started, lease_until).await? {
         Claim::Claimed(asset) => asset,
         Claim::Finished(asset) => {
@@ -170,6 +163,22 @@ async fn run_job(
         complete_asset(services, &asset, status).await?;
     }
     Ok(())
+}
+
+/// Until when an attempt started at `started` holds its job (or a join). A Lambda invocation
+/// cannot outlive its deadline, so the lease ends there: when the process dies mid-job (crash, OOM
+/// kill, timeout), the message's next delivery, which comes after the queue's visibility timeout
+/// (at or above the function timeout), takes the job over instead of finding it busy until the
+/// message is dead-lettered. Worker mode has no deadline: its lease is the configured one.
+pub(crate) fn lease_until(
+    services: &Services,
+    started: Timestamp,
+    deadline: Option<SystemTime>,
+) -> Timestamp {
+    match deadline {
+        Some(deadline) => Timestamp::from(deadline),
+        None => started.plus(services.settings.worker_lease),
+    }
 }
 
 /// The delivery that finished a job may have died before it completed the upload (final status

@@ -19,11 +19,10 @@ use crate::job_support::JobOutput;
 use crate::model::{Asset, JobStatus, Segments};
 use crate::ports::{Claim, JobMessage, JobMetrics, JobPart, JobQueueName, JobResult, PartRecorded, Stage};
 use crate::services::Services;
-use crate::time::Timestamp;
 use crate::usage::{Attempt, Ledger};
 use crate::usecases::attempt::{Outcome, Stopwatch};
 use crate::usecases::completion::complete_asset;
-use crate::usecases::jobs::{complete_if_unpublished, discard_outputs};
+use crate::usecases::jobs::{complete_if_unpublished, discard_outputs, lease_until};
 
 /// Records that the claimed job of `message` was split into `parts` by the attempt `record`, and
 /// sends a message for every part not finished yet (`existing`: the parts of an earlier split of
@@ -139,12 +138,7 @@ async fn run_join(
     let (id, sequencer, job) = (&message.asset_id, &message.sequencer, message.job);
     let stopwatch = Stopwatch::start(services.clock.now(), ledger);
     let started = stopwatch.started();
-    // As for a claimed job: a Lambda's join cannot outlive its deadline, so the redelivery of a
-    // join whose process died finds the lease ended.
-    let lease_until = match deadline {
-        Some(deadline) => Timestamp::from(deadline),
-        None => started.plus(services.settings.worker_lease),
-    };
+    let lease_until = lease_until(services, started, deadline);
     let asset = match services.assets.claim_join(id, sequencer, job, started, lease_until).await? {
         Claim::Claimed(asset) => asset,
         Claim::Finished(asset) => {

@@ -9,7 +9,7 @@ use crate::input;
 use crate::source::VideoSource;
 use crate::transcode::audio::{output_channels, output_sample_rate};
 use crate::transcode::mux::{Muxer, MuxerStreams};
-use crate::transcode::pipeline::{MAX_DECODE_ERRORS, write_audio};
+use crate::transcode::pipeline::{PacketReader, write_audio};
 use crate::transcode::segmented::fragments::write_chunks;
 use crate::transcode::segmented::{AudioTrackOutputs, publish_files, staging_dir, timeline_offset_seconds};
 use crate::transcode::{Deadline, Transcode, TranscodeOptions, declared_duration, start_seconds};
@@ -78,25 +78,11 @@ fn transcode_source_audio_track(
     let duration = declared_duration(probe);
     let mut reported = 0.0f32;
     let mut packet = Packet::empty();
-    let (mut packets_read, mut read_errors) = (0u64, 0u64);
+    let mut reader = PacketReader::new(source, &file);
     loop {
         deadline.check("transcoding")?;
-        match packet.read(&mut context) {
-            Ok(()) => packets_read += 1,
-            Err(ffmpeg_next::Error::Eof) => break,
-            Err(ffmpeg_next::Error::InvalidData) => {
-                read_errors += 1;
-                if read_errors > MAX_DECODE_ERRORS && read_errors * 20 > packets_read {
-                    return Err(VideoError::CorruptInput { reason: "too many unreadable packets".into() });
-                }
-                continue;
-            }
-            Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::util::error::EIO => {
-                return Err(input::read_error(source, file.sniffed));
-            }
-            Err(error) => {
-                return Err(VideoError::CorruptInput { reason: format!("reading packets: {error}") });
-            }
+        if !reader.read(&mut context, &mut packet)? {
+            break;
         }
         if packet.stream() != audio.stream_index {
             continue;

@@ -8,7 +8,7 @@ use ffmpeg_next::{Packet, ffi};
 use crate::input::{self, InputFile};
 use crate::source::VideoSource;
 use crate::transcode::mux::{Muxer, MuxerStreams};
-use crate::transcode::pipeline::{FrameWindow, MAX_DECODE_ERRORS};
+use crate::transcode::pipeline::{FrameWindow, PacketReader};
 use crate::transcode::segmented::fragments::write_chunks;
 use crate::transcode::segmented::{
     RungSegmentOutputs, SegmentOutputs, SegmentPlan, publish_files, staging_dir, ticks,
@@ -153,32 +153,14 @@ fn transcode_source_segment(
     let span = (expected_end - window_start_seconds).max(0.001);
     let mut reported = 0.0f32;
     let mut packet = Packet::empty();
-    let (mut packets_read, mut read_errors) = (0u64, 0u64);
+    let mut reader = PacketReader::new(source, &file);
     while !video.reached_end {
         deadline.check("transcoding")?;
         if let Some(keyframe) = first_packet.take() {
             // The segment's keyframe, read while seeking.
             packet = keyframe;
-        } else {
-            match packet.read(&mut context) {
-                Ok(()) => packets_read += 1,
-                Err(ffmpeg_next::Error::Eof) => break,
-                Err(ffmpeg_next::Error::InvalidData) => {
-                    read_errors += 1;
-                    if read_errors > MAX_DECODE_ERRORS && read_errors * 20 > packets_read {
-                        return Err(VideoError::CorruptInput {
-                            reason: "too many unreadable packets".into(),
-                        });
-                    }
-                    continue;
-                }
-                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::util::error::EIO => {
-                    return Err(input::read_error(source, file.sniffed));
-                }
-                Err(error) => {
-                    return Err(VideoError::CorruptInput { reason: format!("reading packets: {error}") });
-                }
-            }
+        } else if !reader.read(&mut context, &mut packet)? {
+            break;
         }
         if packet.stream() != video.stream_index {
             continue;
