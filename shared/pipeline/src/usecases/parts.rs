@@ -96,7 +96,7 @@ async fn run_piece(
         Ok(video) => video.transcode_part(services, message, part, deadline).await,
         Err(error) => Err(error),
     };
-    let record = record_attempt(services, message, part, delivery, &stopwatch, &output);
+    let record = record_attempt(services, message, part, delivery, &stopwatch, ledger, &output);
     match output {
         Ok(JobOutput::Done { .. }) => {
             match services.assets.finish_part(id, sequencer, job, index, &record).await? {
@@ -155,7 +155,7 @@ async fn run_join(
         Ok(video) => video.join(services, message, deadline).await,
         Err(error) => Err(error),
     };
-    let record = record_attempt(services, message, &JobPart::Join, delivery, &stopwatch, &output);
+    let record = record_attempt(services, message, &JobPart::Join, delivery, &stopwatch, ledger, &output);
     let derivatives = match output {
         Ok(JobOutput::Done { derivatives, .. }) => derivatives,
         Ok(JobOutput::SentToWorker) => {
@@ -224,13 +224,15 @@ async fn send_join_when_complete(
     Ok(())
 }
 
-/// Measures and reports an attempt at `part`.
+/// Measures and reports an attempt at `part`. Its `bytes_in` are the bytes it fetched (`ledger`'s
+/// GETs: its range of the source, or the join's chunks), not the source's size.
 fn record_attempt(
     services: &Services,
     message: &JobMessage,
     part: &JobPart,
     delivery: &Delivery,
     stopwatch: &Stopwatch,
+    ledger: &Ledger,
     output: &Result<JobOutput, JobError>,
 ) -> Attempt {
     let outcome = Outcome {
@@ -242,7 +244,7 @@ fn record_attempt(
         },
         number: delivery.receive_count.max(1),
         waiting_since: delivery.sent_at,
-        bytes_in: message.size,
+        bytes_in: ledger.requests().s3_read_bytes,
         bytes_out: match output {
             Ok(JobOutput::Done { derivatives, .. }) => derivatives.iter().map(|d| d.bytes).sum(),
             _ => 0,
