@@ -137,6 +137,7 @@ fn upload(
         ingest: Some(ingest),
         cost: None,
         completed_sequencer: None,
+        published_sequencer: None,
         completed_at,
         created_at: received_at,
         updated_at: completed_at.unwrap_or(received_at.plus(Duration::from_secs(60))),

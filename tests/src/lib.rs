@@ -414,6 +414,7 @@ pub async fn asset_with_pending_job(
         ingest: None,
         cost: None,
         completed_sequencer: None,
+        published_sequencer: None,
         completed_at: None,
         created_at: now,
         updated_at: now,

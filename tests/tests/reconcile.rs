@@ -121,6 +121,7 @@ async fn one_reconcile_run_recovers_a_stuck_asset_and_an_unnotified_upload_and_a
         ingest: None,
         cost: None,
         completed_sequencer: None,
+        published_sequencer: None,
         completed_at: None,
         created_at: hour_ago,
         updated_at: hour_ago,

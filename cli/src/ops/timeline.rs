@@ -343,6 +343,7 @@ mod tests {
             ingest: Some(attempt(1, "ok", 50, 50, 100)),
             cost: None,
             completed_sequencer: None,
+            published_sequencer: None,
             completed_at: Some(Timestamp::from_millis(T0 + 2100)),
             created_at: Timestamp::from_millis(T0),
             updated_at: Timestamp::from_millis(T0 + 2100),

@@ -2,7 +2,7 @@
 //!
 //! Item layout (the [`Asset`] serialised by `serde_dynamo`, so the JSON and the item agree):
 //! key `id` (S); `source` (M, with `sequencer`), `kind`, `status`, `jobs` (M of job kind to job
-//! state), `metadata`, `sha256`, `completed_sequencer`, `created_at`, `updated_at`.
+//! state), `metadata`, `sha256`, `completed_sequencer`, `published_sequencer`, `created_at`, `updated_at`.
 //! Indexes: `by-status` (`status`, `updated_at`) and `by-sha256` (`sha256`, `id`).
 //!
 //! Every write is conditional on `source.sequencer`: sequencers are stored normalised (fixed
@@ -39,8 +39,17 @@ pub const SHA256_INDEX: &str = "by-sha256";
 
 /// The top-level attributes an asset item may lack (`Option`s serialised only when set): a
 /// re-upload removes those its new record does not have.
-const OPTIONAL_ATTRIBUTES: [&str; 8] =
-    ["error", "metadata", "sha256", "moderation", "ingest", "cost", "completed_sequencer", "completed_at"];
+const OPTIONAL_ATTRIBUTES: [&str; 9] = [
+    "error",
+    "metadata",
+    "sha256",
+    "moderation",
+    "ingest",
+    "cost",
+    "completed_sequencer",
+    "published_sequencer",
+    "completed_at",
+];
 
 /// The assets table.
 #[derive(Debug, Clone)]
@@ -623,6 +632,18 @@ impl AssetRepository for DynamoAssetRepository {
             }
             _ => Claim::Stale,
         })
+    }
+
+    async fn mark_published(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id.as_str()))
+            .update_expression("SET published_sequencer = :seq")
+            .condition_expression("completed_sequencer = :seq")
+            .expression_attribute_values(":seq", s(sequencer.as_str()));
+        self.conditional("dynamodb:UpdateItem", update).await.map(drop)
     }
 
     async fn reopen_completion(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError> {

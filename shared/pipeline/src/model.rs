@@ -397,9 +397,15 @@ pub struct Asset {
     /// What the current upload cost, over the ingest and every job attempt; set on completion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<Cost>,
-    /// The sequencer whose completion event was published, so it is published once.
+    /// The sequencer whose completion was claimed (final status recorded, event about to be
+    /// published), so it is published once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_sequencer: Option<Sequencer>,
+    /// The sequencer whose completion event EventBridge accepted. Behind `completed_sequencer`
+    /// only while the event is being published, or when the process publishing it died: then the
+    /// next delivery publishes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_sequencer: Option<Sequencer>,
     /// When the current upload was completed (its final status recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<Timestamp>,
@@ -498,6 +504,7 @@ mod tests {
             ingest: None,
             cost: None,
             completed_sequencer: None,
+            published_sequencer: None,
             completed_at: None,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),

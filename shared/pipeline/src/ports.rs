@@ -228,6 +228,9 @@ pub trait AssetRepository: Send + Sync {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Claim, PortError>;
+    /// Records that the completion event of the upload at `sequencer` was published (EventBridge
+    /// accepted it), after [`complete`](AssetRepository::complete).
+    async fn mark_published(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError>;
     /// Undoes [`complete`](AssetRepository::complete)'s mark when publishing the event failed, so
     /// the retry publishes it.
     async fn reopen_completion(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError>;

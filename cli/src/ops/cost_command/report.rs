@@ -421,6 +421,7 @@ mod tests {
             ingest: Some(ingest),
             cost: None,
             completed_sequencer: None,
+            published_sequencer: None,
             completed_at: None,
             created_at: received_at,
             updated_at: Timestamp::from_millis(T0 + 60_000),

@@ -491,6 +491,16 @@ impl AssetRepository for MemoryAssetRepository {
         Ok(Claim::Claimed(Box::new(asset.clone())))
     }
 
+    async fn mark_published(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError> {
+        let mut items = lock(&self.items);
+        if let Some(asset) =
+            items.get_mut(id).filter(|asset| asset.completed_sequencer.as_ref() == Some(sequencer))
+        {
+            asset.published_sequencer = Some(sequencer.clone());
+        }
+        Ok(())
+    }
+
     async fn reopen_completion(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError> {
         let mut items = lock(&self.items);
         if let Some(asset) =
@@ -568,6 +578,9 @@ pub struct MemoryEventPublisher {
     events: Mutex<Vec<AssetEvent>>,
     /// When set, publishing fails as unavailable (to test the republish of a completion event).
     pub unavailable: std::sync::atomic::AtomicBool,
+    /// When set, publishing never returns: drop the handler's future (a timeout) and its process
+    /// has died in the middle of publishing.
+    pub hangs: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryEventPublisher {
@@ -582,6 +595,9 @@ impl EventPublisher for MemoryEventPublisher {
     async fn publish(&self, event: &AssetEvent) -> Result<(), PortError> {
         if self.unavailable.load(Ordering::SeqCst) {
             return Err(PortError::new("events:PutEvents", PortErrorKind::Unavailable, "503"));
+        }
+        if self.hangs.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
         }
         lock(&self.events).push(event.clone());
         Ok(())

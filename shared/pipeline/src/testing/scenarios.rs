@@ -40,6 +40,7 @@ macro_rules! scenario_tests {
             removal_deletes_derivatives_and_beats_older_events,
             a_removal_during_a_job_discards_the_jobs_result,
             a_failed_publish_is_republished_once,
+            an_event_whose_publisher_died_is_published_by_the_next_delivery,
             corrupt_and_unknown_files_fail_with_their_code_and_are_not_retried,
             one_reconcile_run_recovers_what_events_missed_and_a_second_changes_nothing,
             service_failures_are_retried_and_the_job_released,
@@ -797,4 +798,37 @@ where
     let outcomes: Vec<&str> = state.history.iter().map(|attempt| attempt.outcome.as_str()).collect();
     assert_eq!(outcomes, ["split", "ok", "corrupt-input"]);
     assert_eq!(pipeline.events.events().len(), 1, "one completion event");
+}
+
+/// A process that dies after claiming the completion and before its event was published leaves
+/// the upload `ready` without an event: the next delivery of its message publishes it, once the
+/// publisher has had its grace period, and a later one publishes nothing more.
+pub async fn an_event_whose_publisher_died_is_published_by_the_next_delivery<R>(assets: Arc<R>)
+where
+    R: AssetRepository + 'static,
+{
+    let pipeline = MemoryPipeline::with_repository(assets, |_| {});
+    pipeline.upload("a.jpg", photo(), "01").await;
+    let messages = pipeline.queued();
+    let (last, others) = messages.split_last().expect("jobs");
+    for message in others {
+        pipeline.job(message).await.expect("handled");
+    }
+    pipeline.events.hangs.store(true, Ordering::SeqCst);
+    let died = tokio::time::timeout(Duration::from_millis(200), pipeline.job(last)).await;
+    assert!(died.is_err(), "the process died while publishing");
+    pipeline.events.hangs.store(false, Ordering::SeqCst);
+    let asset = pipeline.asset(UPLOADS, "a.jpg").await;
+    assert_eq!(asset.status, AssetStatus::Ready, "the completion was claimed");
+    assert_eq!(asset.published_sequencer, None);
+    assert!(pipeline.events.events().is_empty());
+
+    pipeline.job(last).await.expect("an early redelivery");
+    assert!(pipeline.events.events().is_empty(), "within the grace period the publisher may be alive");
+    pipeline.clock.advance(Duration::from_secs(11));
+    pipeline.job(last).await.expect("the redelivery after the grace period");
+    pipeline.job(last).await.expect("another duplicate");
+    assert_eq!(pipeline.events.events().len(), 1, "the event, once");
+    let asset = pipeline.asset(UPLOADS, "a.jpg").await;
+    assert_eq!(asset.published_sequencer, Some(asset.source.sequencer.clone()));
 }

@@ -13,7 +13,7 @@ use crate::services::Services;
 use crate::time::Timestamp;
 use crate::usage::Ledger;
 use crate::usecases::attempt::{Outcome, Stopwatch};
-use crate::usecases::completion::complete_asset;
+use crate::usecases::completion::{complete_asset, publish_abandoned_completion};
 use crate::usecases::{metadata, moderate, parts, thumbnail};
 
 /// Handles one message of the `expected` job kind's queue. `deadline` is when the caller must
@@ -182,13 +182,14 @@ pub(crate) fn lease_until(
 }
 
 /// The delivery that finished a job may have died before it completed the upload (final status
-/// and event): completes it now. `complete_asset` publishes at most once.
+/// and event), or while it published the event: completes or publishes it now.
+/// `complete_asset` completes at most once.
 pub(crate) async fn complete_if_unpublished(services: &Services, asset: &Asset) -> Result<(), JobError> {
     let completed = asset.completed_sequencer.as_ref() == Some(&asset.source.sequencer);
-    if let Some(status) = asset.final_status().filter(|_| !completed) {
-        complete_asset(services, asset, status).await?;
+    match asset.final_status().filter(|_| !completed) {
+        Some(status) => complete_asset(services, asset, status).await,
+        None => publish_abandoned_completion(services, asset).await,
     }
-    Ok(())
 }
 
 /// The asset moved on while the job ran. When it was deleted, the files just written would be
