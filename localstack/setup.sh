@@ -18,20 +18,7 @@ DDB_NPM_VERSION="11.1.0"
 log() { printf '[setup] %s\n' "$*"; }
 
 # ---------------------------------------------------------------- Debian packages (only if missing)
-need_pkgs=()
-command -v java  >/dev/null 2>&1 || need_pkgs+=(openjdk-17-jre-headless)
-command -v javac >/dev/null 2>&1 || need_pkgs+=(openjdk-17-jdk-headless)
-command -v npm   >/dev/null 2>&1 || need_pkgs+=(npm)
-command -v zip   >/dev/null 2>&1 || need_pkgs+=(zip)
-command -v unzip >/dev/null 2>&1 || need_pkgs+=(unzip)
-command -v curl  >/dev/null 2>&1 || need_pkgs+=(curl)
-if ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then need_pkgs+=(python3-venv); fi
-if ((${#need_pkgs[@]})); then
-  log "installing Debian packages: ${need_pkgs[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
-fi
+"$ROOT/scripts/install-deps.sh"
 
 # ---------------------------------------------------------------- venv + pinned requirements
 REQ="$HERE/requirements.txt"

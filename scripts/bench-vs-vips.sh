@@ -6,17 +6,14 @@
 # core in both), JPEG q80, metadata stripped. Prints per-image time in a batch (one process for all
 # files), per-process time (one process per file), peak RSS of both, and the ratios.
 # Usage: scripts/bench-vs-vips.sh [ROUNDS] [all|jpeg|heic]
+# Reads MEDIAFLOW_BENCH_IMAGES, MEDIAFLOW_SAMPLE_PHOTOS and MEDIAFLOW_CLI (the release `mediaflow`
+# that `make package` builds), as `make bench` sets them after fetching the images.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 rounds=${1:-5}
 sets=${2:-all}
-images=.bench/images
-scripts/fetch-bench-images.sh "$images" >/dev/null
-photos=${MEDIAFLOW_SAMPLE_PHOTOS:-$HOME/.cache/mediaflow/photos}
-scripts/fetch-sample-photos.sh "$photos" >/dev/null
-cargo build --release -q -p mediaflow-cli
-target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-mediaflow="$target_dir/release/mediaflow"
+images=${MEDIAFLOW_BENCH_IMAGES:?run make bench}
+photos=${MEDIAFLOW_SAMPLE_PHOTOS:?run make bench}
+mediaflow=${MEDIAFLOW_CLI:?run make bench}
 
 mapfile -t baseline < <(find "$images" -maxdepth 1 -name '*.jpg' | sort)
 mapfile -t progressive < <(find "$images/progressive" -maxdepth 1 -name '*.jpg' 2>/dev/null | sort)

@@ -9,7 +9,7 @@
 # Two sources are not bookworm's: libde265 comes from Debian trixie (1.0.15 with a dozen security
 # fixes; bookworm's newest .dsc is missing from the mirror), fetched by apt-get from a private
 # source list in the cache so the machine's apt configuration is left alone. libheif is upstream
-# 1.23.1 as the libheif-sys crate vendors it (from the crate registry, checksum pinned below):
+# 1.23.1 as the libheif-sys crate vendors it (from the crate registry, pinned in scripts/downloads.toml):
 # bookworm's 1.15 predates the API libheif-rs needs (1.17), and trixie's 1.23.6 source package is
 # listed but its files are not on the mirror.
 #
@@ -21,6 +21,7 @@
 # `<prefix>/lib/pkgconfig` to cargo as PKG_CONFIG_PATH (ffmpeg-sys-next's `static` feature).
 # About 10 minutes on two cores; nothing is downloaded but Debian's source packages.
 set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 CACHE="${MEDIAFLOW_STATIC_CACHE:-$HOME/.cache/mediaflow/static}"
 JOBS="${JOBS:-$(nproc)}"
@@ -31,31 +32,8 @@ if [[ "${1:-}" == "--print-prefix" ]]; then
   exit 0
 fi
 
-sudo_cmd=()
-[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-
-# ---------------------------------------------------------------- Debian sources and build tools
-# `apt-get source` needs deb-src entries: mirror the machine's own deb entries (deb822 or one-line).
-if ! apt-cache showsrc --only-source x264 2>/dev/null | grep -q '^Version:'; then
-  log "adding deb-src entries for apt-get source"
-  if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
-    sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
-      "${sudo_cmd[@]}" tee /etc/apt/sources.list.d/mediaflow-deb-src.sources >/dev/null
-  else
-    grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | sed 's/^deb /deb-src /' |
-      "${sudo_cmd[@]}" tee /etc/apt/sources.list.d/mediaflow-deb-src.list >/dev/null
-  fi
-  "${sudo_cmd[@]}" apt-get update -qq
-fi
-tools=(dpkg-dev nasm meson ninja-build autoconf automake libtool pkg-config make gcc g++ cmake)
-missing=()
-for package in "${tools[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if ((${#missing[@]})); then
-  log "installing build tools: ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# Build tools and deb-src entries for `apt-get source`.
+"$ROOT/scripts/install-deps.sh" >&2
 
 source_version() {
   apt-cache showsrc --only-source "$1" | awk '/^Version:/ {print $2}' | sort -V | tail -n 1
@@ -79,7 +57,6 @@ done
 VERSION[libde265]="$(apt-cache "${trixie_apt[@]}" showsrc --only-source libde265 | awk '/^Version:/ {print $2}' | sort -V | tail -n 1)"
 [[ -n "${VERSION[libde265]}" ]] || { echo "no libde265 in $TRIXIE's index: rm $TRIXIE/.updated and retry" >&2; exit 1; }
 LIBHEIF_CRATE=libheif-sys-5.3.1+1.23.1
-LIBHEIF_CRATE_SHA256=f554864c5f34c7f285ff6acdcadb64bcc2a3de1609e9135cec702c5edc703864
 
 # Everything that decides what is built: the recipe revision (bump it when a step changes), each
 # library's flags and each Debian source version.
@@ -207,12 +184,8 @@ sed -i -e "s/^Version: *\$/Version: $(echo "${VERSION[libde265]}" | sed 's/-.*//
   -e 's/^Libs.private:.*/Libs.private: -lpthread -lm -lstdc++/' "$PREFIX/lib/pkgconfig/libde265.pc"
 
 log "libheif from $LIBHEIF_CRATE (crate registry)"
-crate="$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/"$LIBHEIF_CRATE.crate" 2>/dev/null | head -n 1 || true)"
-if [[ -z "$crate" ]]; then
-  (cd "$(dirname "$0")/.." && cargo fetch --locked -q)
-  crate="$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/"$LIBHEIF_CRATE.crate" | head -n 1)"
-fi
-echo "$LIBHEIF_CRATE_SHA256  $crate" | sha256sum -c --quiet - || { echo "$crate: checksum mismatch" >&2; exit 1; }
+python3 "$ROOT/scripts/fetch.py" libheif-source="$WORK/libheif-crate"
+crate="$WORK/libheif-crate/$LIBHEIF_CRATE.crate"
 tar -xzf "$crate" -C "$WORK"
 cd "$WORK/$LIBHEIF_CRATE/vendor/libheif"
 # The crate leaves out heifio/ (examples' image I/O); drop its add_subdirectory as its build.rs does.

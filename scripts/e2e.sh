@@ -2,10 +2,12 @@
 # The end-to-end suite (`make e2e`): LocalStack up (unless already running), the executor plugin's
 # own tests, a fresh deploy of infra/template.yaml with the packaged functions (LAMBDA_DIR, from
 # `make package`), the e2e crate against it; LocalStack is stopped at the end if this script
-# started it. Expects the AWS variables `make` sets for the local stack.
+# started it. Expects the AWS variables `make` sets for the local stack, and MEDIAFLOW_CLI (the
+# release `mediaflow` of `make package`, which a test runs).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-: "${STACK:?}" "${LAMBDA_DIR:?}" "${CARGO:=cargo}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+: "${STACK:?}" "${LAMBDA_DIR:?}" "${MEDIAFLOW_CLI:?}" "${CARGO:=cargo}"
 
 started=0
 if ! curl -sf http://127.0.0.1:4566/_localstack/health >/dev/null 2>&1; then
@@ -23,8 +25,6 @@ echo "== deploy $STACK"
 .venv/bin/python localstack/deploy.py --template infra/template.yaml --stack "$STACK" --lambda-dir "$LAMBDA_DIR" $LOCAL_PARAMS
 
 echo "== end-to-end tests"
-# The CLI runs `mediaflow dlq redrive` in a test; the functions are the packaged release artifacts.
-"$CARGO" build -p mediaflow-cli
 "$CARGO" test -p e2e --test pipeline -- --nocapture
 # On their own: these kill or replace the functions' processes, which would disturb the tests above.
 "$CARGO" test -p e2e --test crash -- --nocapture

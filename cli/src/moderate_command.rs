@@ -24,7 +24,7 @@ pub struct ModerateArgs {
     #[arg(long, default_value_t = ModerationSettings::default().threshold, value_parser = parse_threshold)]
     threshold: f64,
     /// The open_nsfw ONNX file [default: $MEDIAFLOW_MODEL_PATH, else ~/.cache/mediaflow/models/open-nsfw.onnx,
-    /// which scripts/fetch-model.sh fills].
+    /// which `make fixtures` fills].
     #[arg(long)]
     model: Option<PathBuf>,
     /// Image and video files.

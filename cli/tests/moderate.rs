@@ -1,5 +1,5 @@
 //! Content moderation through the `mediaflow` binary with the local open_nsfw model (fetched by
-//! `scripts/fetch-model.sh`; `MEDIAFLOW_MODEL_PATH` or the default cache): `moderate` and
+//! `make fixtures`; `MEDIAFLOW_MODEL_PATH` or the default cache): `moderate` and
 //! `process --moderate`.
 
 mod common;

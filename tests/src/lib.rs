@@ -282,21 +282,39 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// An absolute path from the environment variable `name`, which `make e2e` sets: a relative one
+/// would depend on the folder cargo runs the test in (the crate's, not the caller's), so it is
+/// refused with what to do instead.
+pub fn absolute_path_from_env(name: &str) -> PathBuf {
+    let value =
+        std::env::var_os(name).unwrap_or_else(|| panic!("{name} is not set: run the suite with `make e2e`"));
+    let path = PathBuf::from(value);
+    assert!(
+        path.is_absolute(),
+        "{name}={} is relative: give an absolute path (`make e2e` does)",
+        path.display()
+    );
+    path
+}
+
+/// The folder of the packaged functions, `<name>/bootstrap` (`$LAMBDA_DIR`, from `make package`).
+pub fn lambda_dir() -> PathBuf {
+    absolute_path_from_env("LAMBDA_DIR")
+}
+
 /// A command that runs the packaged bootstrap of `function` (`$LAMBDA_DIR/<function>/bootstrap`,
 /// from `make package`) inside the Debian bullseye root `make package` checks it in
 /// (`$MEDIAFLOW_BULLSEYE_ROOT`, glibc 2.31), with every symbol bound at load. The chroot shares this
 /// machine's network, so the function reaches LocalStack on 127.0.0.1; arguments and environment
 /// are the caller's to add.
 pub fn packaged_function_in_old_glibc_root(function: &str) -> std::process::Command {
-    let lambda_dir =
-        std::env::var("LAMBDA_DIR").expect("LAMBDA_DIR: the packaged functions (make e2e sets it)");
     let root = std::env::var("MEDIAFLOW_BULLSEYE_ROOT").map(PathBuf::from).unwrap_or_else(|_| {
         PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/mediaflow/bullseye-root")
     });
     assert!(root.join(".complete").is_file(), "no bullseye root at {}: run `make package`", root.display());
     let inside = format!("/opt/e2e/{function}");
     std::fs::create_dir_all(root.join("opt/e2e")).expect("a folder in the root");
-    std::fs::copy(Path::new(&lambda_dir).join(function).join("bootstrap"), root.join(&inside[1..]))
+    std::fs::copy(lambda_dir().join(function).join("bootstrap"), root.join(&inside[1..]))
         .expect("the packaged bootstrap (make package)");
     let mut command = std::process::Command::new("chroot");
     command.arg(&root).arg(inside).env("LD_BIND_NOW", "1").env("TMPDIR", "/tmp");

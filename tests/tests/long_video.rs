@@ -15,11 +15,11 @@ use pipeline::ports::JobMessage;
 use pipeline::{AssetStatus, JobKind};
 
 /// The Sintel trailer (52.2 s, 1280x720, H.264 and AAC, keyframes 1.5 to 10.4 s apart), fetched by
-/// `scripts/fetch-sample-videos.sh` into `MEDIAFLOW_SAMPLE_VIDEOS` (the Makefile sets it).
+/// `make fixtures` into `MEDIAFLOW_SAMPLE_VIDEOS` (the Makefile sets it).
 fn long_clip() -> PathBuf {
     let dir = std::env::var("MEDIAFLOW_SAMPLE_VIDEOS").unwrap_or_else(|_| {
         panic!(
-            "MEDIAFLOW_SAMPLE_VIDEOS is not set: run `make e2e`, or scripts/fetch-sample-videos.sh DIR first"
+            "MEDIAFLOW_SAMPLE_VIDEOS is not set: run `make e2e`, or scripts/fetch.py sample-videos=DIR first"
         )
     });
     Path::new(&dir).join("long-clip.mp4")
@@ -160,11 +160,10 @@ async fn a_600_mb_video_gets_its_metadata_from_ranged_reads_of_a_small_part_and_
     assert!(most_in_tmp < 1 << 20, "{most_in_tmp} bytes written to /tmp");
 }
 
-/// A fresh folder for this test's own files, outside `/tmp` (which the second test watches).
+/// A fresh folder for this test's own files, outside `/tmp` (which the second test watches): in
+/// the target folder cargo gives integration tests, an absolute path whatever the current folder.
 fn scratch_dir(name: &str) -> PathBuf {
-    let target =
-        std::env::var("CARGO_TARGET_DIR").map_or_else(|_| e2e::repo_root().join("target"), PathBuf::from);
-    let dir = target.join("e2e-long-video").join(name);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-long-video").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("test folder");
     dir

@@ -107,7 +107,7 @@ async fn real_images_a_video_and_a_song_reach_ready_with_every_derivative_and_on
 async fn iphone_heic_and_avif_reach_ready_with_upright_thumbnails() {
     let stack = Stack::connect().await;
     let photos = std::env::var("MEDIAFLOW_SAMPLE_PHOTOS")
-        .expect("MEDIAFLOW_SAMPLE_PHOTOS (scripts/fetch-sample-photos.sh; `make e2e` sets it)");
+        .expect("MEDIAFLOW_SAMPLE_PHOTOS (`make fixtures` fetches them; `make e2e` sets it)");
     let iphone = std::fs::read(format!("{photos}/iphone8-rotated.heic")).expect("the iPhone photo");
     // (upload, bytes, the 256 px thumbnail's size, the displayed size in the metadata)
     let uploads = [
@@ -269,7 +269,7 @@ async fn bad_input_fails_without_retries_and_a_retryable_failure_goes_to_the_dlq
     }
 
     stack.put(&bucket, &source_key, data("media-core/tests/data/inputs/jpeg-gray.jpg")).await;
-    let mediaflow = workspace_binary("mediaflow");
+    let mediaflow = e2e::absolute_path_from_env("MEDIAFLOW_CLI");
     let output = std::process::Command::new(&mediaflow)
         .args(["dlq", "redrive", "--queue", "thumbnail", "--stack", &stack.name])
         .output()
@@ -336,7 +336,7 @@ fn check_cost_and_trace(stack: &Stack, asset: &Asset) {
     assert!(cost.total_usd > 0.0 && (cost.total_usd - sum.total_usd).abs() < 1e-12, "{cost:?} vs {sum:?}");
     assert!(cost.lambda_usd > 0.0 && cost.s3_usd > 0.0 && cost.dynamodb_usd > 0.0, "{cost:?}");
 
-    let mediaflow = workspace_binary("mediaflow");
+    let mediaflow = e2e::absolute_path_from_env("MEDIAFLOW_CLI");
     let source = format!("s3://{}/{}", asset.source.bucket, asset.source.key);
     let output = std::process::Command::new(&mediaflow)
         .args(["trace", "--json", "--stack", &stack.name, &source])
@@ -355,11 +355,6 @@ fn check_cost_and_trace(stack: &Stack, asset: &Asset) {
 }
 
 /// A binary of the workspace next to this test's (same target folder and profile).
-fn workspace_binary(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.parent().and_then(|deps| deps.parent()).map(|dir| dir.join(name)).expect("target folder")
-}
-
 #[tokio::test]
 async fn worker_mode_runs_long_transcodes_from_its_queue_and_stops_cleanly_on_sigterm() {
     let stack = Stack::connect().await;

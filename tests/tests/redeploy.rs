@@ -28,12 +28,12 @@ async fn cargo_lambda_deploy_replaces_one_function_in_place_and_it_still_process
     let stack = Stack::connect().await;
     let function = format!("{}-thumbnail", stack.name);
     let (before, _) = revision(&function);
-    let lambda_dir =
-        std::env::var("LAMBDA_DIR").expect("LAMBDA_DIR: the packaged functions (make e2e sets it)");
+    let lambda_dir = e2e::lambda_dir();
 
     let deployed = Command::new(repo_root().join("scripts/cargo-lambda"))
         .args(["deploy", "--endpoint-url", "http://127.0.0.1:4566", "--region", "us-east-1"])
-        .args(["--lambda-dir", &lambda_dir, "--binary-name", "thumbnail", &function])
+        .args(["--lambda-dir".as_ref(), lambda_dir.as_os_str()])
+        .args(["--binary-name", "thumbnail", &function])
         .current_dir(repo_root())
         .output()
         .expect("scripts/cargo-lambda runs");

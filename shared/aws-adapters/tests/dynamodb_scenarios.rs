@@ -79,7 +79,8 @@ async fn requests_count_in_the_attempts_ledger_with_the_units_dynamodb_reports()
     pipeline.objects.insert(
         "uploads",
         "a.jpg",
-        std::fs::read("../media-core/tests/data/inputs/jpeg-gray.jpg").expect("photo"),
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../media-core/tests/data/inputs/jpeg-gray.jpg"))
+            .expect("photo"),
     );
     let ledger = Ledger::default();
     let body = pipeline::testing::s3_event_body("ObjectCreated:Put", "uploads", "a.jpg", "01");

@@ -1,6 +1,6 @@
 //! The DC-only 1/8-scale decode (`media_core::jpeg_dc`) against what it replaces and reproduces,
 //! libjpeg-turbo's own 1/8-scale decode, on real photos: every `.jpg` in `MEDIAFLOW_BENCH_IMAGES`
-//! (default `.bench/images`, fetched by `scripts/fetch-bench-images.sh`). One thread, the two
+//! (default `.bench/images`, which `make bench` fills: `scripts/fetch.py bench-images=DIR`). One thread, the two
 //! alternating image by image in one run; prints each photo's median of both and the ratio.
 
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ fn main() {
     let dir = std::env::var("MEDIAFLOW_BENCH_IMAGES")
         .unwrap_or_else(|_| format!("{}/../../.bench/images", env!("CARGO_MANIFEST_DIR")));
     let mut photos: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{dir}: {e} (scripts/fetch-bench-images.sh {dir})"))
+        .unwrap_or_else(|e| panic!("{dir}: {e} (scripts/fetch.py bench-images={dir})"))
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "jpg"))
         .collect();

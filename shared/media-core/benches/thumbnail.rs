@@ -1,8 +1,8 @@
 //! Criterion benches of the image core's stages on a 12 MP baseline JPEG: decode (DCT-scaled),
 //! resize, encode, and the whole `process_image`. Set `MEDIAFLOW_BENCH_JPEG` to a real photo to
-//! bench that instead of the generated one (`scripts/fetch-bench-images.sh` fetches some).
+//! bench that instead of the generated one (`make bench` fetches some into `.bench/images`).
 //! Then a real 24 MP Sony photo's 1024 px thumbnail made from its embedded full-HD preview and
-//! from its main image (`scripts/fetch-preview-photos.sh` fetches it into `MEDIAFLOW_PREVIEW_PHOTOS`).
+//! from its main image (`make fixtures` fetches it into `MEDIAFLOW_PREVIEW_PHOTOS`).
 
 use std::hint::black_box;
 
@@ -79,7 +79,11 @@ fn sony_with_preview() -> Vec<u8> {
         });
     let path = dir.join("sony-ilce6000.jpg");
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e} (run scripts/fetch-preview-photos.sh {})", path.display(), dir.display())
+        panic!(
+            "{}: {e} (run `make fixtures`, or scripts/fetch.py preview-photos={})",
+            path.display(),
+            dir.display()
+        )
     })
 }
 

@@ -288,7 +288,7 @@ mod tests {
 
     use super::*;
 
-    /// A photo fetched by `scripts/fetch-preview-photos.sh` into `MEDIAFLOW_PREVIEW_PHOTOS` (default
+    /// A photo fetched by `make fixtures` into `MEDIAFLOW_PREVIEW_PHOTOS` (default
     /// `~/.cache/mediaflow/preview-photos`); panics with the command that fetches it.
     pub(crate) fn preview_photo(name: &str) -> Vec<u8> {
         let dir = std::env::var_os("MEDIAFLOW_PREVIEW_PHOTOS")
@@ -300,7 +300,7 @@ mod tests {
             });
         assert!(
             dir.join(".complete").is_file(),
-            "no preview photos in {} (MEDIAFLOW_PREVIEW_PHOTOS): run scripts/fetch-preview-photos.sh {0}",
+            "no preview photos in {} (MEDIAFLOW_PREVIEW_PHOTOS): run `make fixtures`, or scripts/fetch.py preview-photos={0}",
             dir.display()
         );
         std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))

@@ -1,6 +1,6 @@
 //! Real iPhone photos: 12 MP HEIC in grid tiles with a Display P3 profile, depth and EXIF with GPS,
 //! and one stored sideways with both `irot` and an EXIF orientation. Too large to commit, they are
-//! fetched from pillow-heif's sdist by `scripts/fetch-sample-photos.sh` into the folder named by
+//! fetched from pillow-heif's sdist by `make fixtures` into the folder named by
 //! `MEDIAFLOW_SAMPLE_PHOTOS` (`make unit` does both).
 
 use std::path::PathBuf;
@@ -12,12 +12,11 @@ fn photo(name: &str) -> Vec<u8> {
     let dir = std::env::var_os("MEDIAFLOW_SAMPLE_PHOTOS").unwrap_or_else(|| {
         panic!(
             "MEDIAFLOW_SAMPLE_PHOTOS is not set: run `make unit`, or \
-             scripts/fetch-sample-photos.sh DIR and MEDIAFLOW_SAMPLE_PHOTOS=DIR cargo test"
+             scripts/fetch.py sample-photos=DIR and MEDIAFLOW_SAMPLE_PHOTOS=DIR cargo test"
         )
     });
     let path = PathBuf::from(dir).join(name);
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (scripts/fetch-sample-photos.sh fetches it)", path.display()))
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (`make fixtures` fetches it)", path.display()))
 }
 
 fn golden(name: &str) -> DynamicImage {

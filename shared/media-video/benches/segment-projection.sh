@@ -5,7 +5,7 @@
 # as in production).
 #
 # Sources, made once and cached in $CARGO_TARGET_DIR/media-video-bench: the 52 s Sintel trailer
-# ($MEDIAFLOW_SAMPLE_VIDEOS/long-clip.mp4, from scripts/fetch-sample-videos.sh) upscaled to
+# ($MEDIAFLOW_SAMPLE_VIDEOS/long-clip.mp4, from `make fixtures`) upscaled to
 # 1920x1080 (x264 fast CRF 18, keyframes every 2 s like camera footage, AAC), and a 10-minute-plus
 # file made by remuxing it 12 times (-stream_loop 11 -c copy, 626 s).
 #
@@ -62,8 +62,8 @@ for tool in ffmpeg ffprobe python3; do
   command -v "$tool" >/dev/null || { echo "segment-projection: $tool is required" >&2; exit 1; }
 done
 trailer="$samples/long-clip.mp4"
-[ -s "$trailer" ] || "$workspace/scripts/fetch-sample-videos.sh" "$samples" >/dev/null
-[ -s "$trailer" ] || { echo "segment-projection: no $trailer (scripts/fetch-sample-videos.sh)" >&2; exit 1; }
+[ -s "$trailer" ] || python3 "$workspace/scripts/fetch.py" sample-videos="$samples"
+[ -s "$trailer" ] || { echo "segment-projection: no $trailer (make fixtures)" >&2; exit 1; }
 
 echo "building examples/segment_projection (release)..."
 (cd "$workspace" && cargo build --release --quiet -p media-video --example segment_projection)

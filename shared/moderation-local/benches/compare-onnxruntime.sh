@@ -2,8 +2,7 @@
 # open_nsfw on one core: tract (this crate, release build) against onnxruntime
 # (intra_op_num_threads=1) on the same preprocessed photos, in the same run, plus the model's load
 # time and the peak RSS of one load + classify. Needs the model, the photos and the onnxruntime venv
-# (scripts/fetch-model.sh, scripts/fetch-moderation-photos.sh, scripts/onnx-venv.sh) and the
-# environment the Makefile sets for cargo. Usage: shared/moderation-local/benches/compare-onnxruntime.sh [RUNS]
+# (`make fixtures`, scripts/onnx-venv.sh) and the environment the Makefile sets for cargo. Usage: shared/moderation-local/benches/compare-onnxruntime.sh [RUNS]
 set -euo pipefail
 runs=${1:-10}
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -12,7 +11,7 @@ model=${MEDIAFLOW_MODEL_PATH:-$HOME/.cache/mediaflow/models/open-nsfw.onnx}
 photos=${MEDIAFLOW_MODERATION_PHOTOS:-$HOME/.cache/mediaflow/moderation-photos}
 python=${MEDIAFLOW_ONNX_VENV:-$HOME/.cache/mediaflow/onnx-venv}/bin/python
 for need in "$model" "$photos/.complete" "$python"; do
-  [[ -e "$need" ]] || { echo "missing $need: run the fetch scripts / scripts/onnx-venv.sh first" >&2; exit 1; }
+  [[ -e "$need" ]] || { echo "missing $need: run \`make fixtures\` and scripts/onnx-venv.sh first (make bench does)" >&2; exit 1; }
 done
 (cd "$root" && cargo build -q --release -p moderation-local --example classify)
 bin=${CARGO_TARGET_DIR:-$root/target}/release/examples/classify

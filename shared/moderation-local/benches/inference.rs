@@ -11,9 +11,8 @@ use moderation_local::{OpenNsfw, model_path_from_env, preprocess};
 
 fn inference(c: &mut Criterion) {
     let path = model_path_from_env();
-    let model = OpenNsfw::load(&path).unwrap_or_else(|e| {
-        panic!("{e} (model at {}: run scripts/fetch-model.sh ~/.cache/mediaflow/models)", path.display())
-    });
+    let model = OpenNsfw::load(&path)
+        .unwrap_or_else(|e| panic!("{e} (model at {}: run `make fixtures`)", path.display()));
     let image =
         RgbImage::from_fn(1024, 768, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, ((x ^ y) % 256) as u8]));
     let input = preprocess(&image).expect("preprocess");

