@@ -3,8 +3,9 @@
 
 Lambda bills the init phase, and a cold invocation waits for it: the phase ends when the runtime
 first asks the Runtime API for an event (GET /2018-06-01/runtime/invocation/next). This script
-serves a minimal Runtime API on 127.0.0.1, starts each bootstrap with a Lambda-like environment
-and measures, per start:
+serves the Runtime API on 127.0.0.1 (the local stack's: mediaflow_local_executor/runtime_api.py
+under localstack/executor), starts each bootstrap with a Lambda-like environment and measures,
+per start:
 
 - init: from just before the exec to the first GET .../invocation/next (process start, dynamic
   loading, the function's own set-up: logging, configuration, AWS SDK configuration);
@@ -40,8 +41,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+# The Runtime API server lives with the LocalStack executor, which serves the same protocol. It
+# needs only the standard library: imported from the source tree, found from this file's location.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "localstack" / "executor"))
+from mediaflow_local_executor.runtime_api import Invocation, RuntimeApiServer  # noqa: E402
 
 FUNCTIONS = ("ingest", "thumbnail", "metadata", "transcode", "moderate")
 # Median init targets from the issue, in milliseconds. The moderate function loads and optimises
@@ -49,9 +54,6 @@ FUNCTIONS = ("ingest", "thumbnail", "metadata", "transcode", "moderate")
 TARGET_INIT_MS = {"ingest": 20, "thumbnail": 20, "metadata": 20, "transcode": 40, "moderate": 600}
 BASELINE = "baseline"
 
-RUNTIME = "/2018-06-01/runtime"
-NEXT_PATH = f"{RUNTIME}/invocation/next"
-INIT_ERROR_PATH = f"{RUNTIME}/init/error"
 EVENT = b'{"Records": []}'
 INIT_TIMEOUT_S = 10  # Lambda's own limit on the init phase
 INVOKE_TIMEOUT_S = 60  # the deadline the event advertises
@@ -64,7 +66,8 @@ class BootstrapFailed(Exception):
 
 
 class Start:
-    """One start of a bootstrap as the Runtime API sees it; the server's handler threads fill it in."""
+    """One start of a bootstrap as the Runtime API sees it; the server's handler threads fill it in
+    through the server's callbacks (next_invocation, complete_invocation, report_init_error)."""
 
     def __init__(self, function_name: str):
         self.function_name = function_name
@@ -80,98 +83,41 @@ class Start:
         self.closed = threading.Event()
         self._lock = threading.Lock()
 
-    def take_event(self, now_ns: int) -> bool:
-        """Records the first poll; True only for the first (a start gets exactly one event)."""
+    def next_invocation(self) -> Invocation | None:
+        """The event, for the first poll only (a start gets exactly one event). The runtime polls
+        again right after its response: that poll is held until the process is killed, then sent
+        away."""
+        now_ns = time.perf_counter_ns()
         with self._lock:
-            if self.first_next_ns is not None:
-                return False
-            self.first_next_ns = now_ns
+            first_poll = self.first_next_ns is None
+            if first_poll:
+                self.first_next_ns = now_ns
+        if not first_poll:
+            self.closed.wait()
+            return None
         self.asked.set()
+        root = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+        invocation = Invocation(
+            request_id=self.request_id,
+            payload=EVENT,
+            invoked_function_arn=f"{FUNCTION_ARN_PREFIX}{self.function_name}",
+            trace_id=f"Root={root};Parent={secrets.token_hex(8)};Sampled=0",
+            timeout_s=INVOKE_TIMEOUT_S,
+        )
+        self.event_sent_ns = time.perf_counter_ns()
+        return invocation
+
+    def complete_invocation(self, request_id: str, body: bytes, is_error: bool) -> bool:
+        now_ns = time.perf_counter_ns()
+        if request_id != self.request_id:
+            return False
+        self.result_ns, self.result_body = now_ns, body
+        self.result_kind = "error" if is_error else "response"
+        self.answered.set()
         return True
 
-    def event_headers(self) -> dict[str, str]:
-        deadline_ms = time.time_ns() // 1_000_000 + INVOKE_TIMEOUT_S * 1000
-        root = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
-        trace = f"Root={root};Parent={secrets.token_hex(8)};Sampled=0"
-        return {
-            "Content-Type": "application/json",
-            "Lambda-Runtime-Aws-Request-Id": self.request_id,
-            "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
-            "Lambda-Runtime-Invoked-Function-Arn": f"{FUNCTION_ARN_PREFIX}{self.function_name}",
-            "Lambda-Runtime-Trace-Id": trace,
-        }
-
-
-class RuntimeApiServer(ThreadingHTTPServer):
-    """The Runtime API of one start. Each start gets its own server (and port): a killed process's
-    last request, still in flight, can then never be taken for the next start's."""
-
-    daemon_threads = True
-
-    def __init__(self, start: Start):
-        super().__init__(("127.0.0.1", 0), RuntimeApiHandler)
-        self.start = start
-
-    def handle_error(self, request, client_address):
-        # A killed bootstrap drops its connections, possibly mid-request: expected here.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class RuntimeApiHandler(BaseHTTPRequestHandler):
-    # Keep-alive, as Lambda's Runtime API: lambda_runtime (hyper) reuses one connection for
-    # next/response, so the first invocation does not pay for a new connection.
-    protocol_version = "HTTP/1.1"
-    server: RuntimeApiServer
-
-    def do_GET(self):
-        now = time.perf_counter_ns()
-        start = self.server.start
-        if self.path != NEXT_PATH:
-            self.reply(404, b'{"errorType":"NotFound"}')
-        elif start.take_event(now):
-            headers = start.event_headers()
-            start.event_sent_ns = time.perf_counter_ns()
-            self.reply(200, EVENT, headers)
-        else:
-            # The runtime polls again right after its response: hold the poll until the process is
-            # killed, then drop the connection unanswered.
-            start.closed.wait()
-            self.close_connection = True
-
-    def do_POST(self):
-        now = time.perf_counter_ns()
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        start = self.server.start
-        kind = self.result_kind(start)
-        if kind is None:
-            self.reply(404, b'{"errorType":"NotFound"}')
-            return
-        self.reply(202, b'{"status":"OK"}')
-        if kind == "init/error":
-            start.init_error = body
-            return
-        start.result_ns, start.result_kind, start.result_body = now, kind, body
-        start.answered.set()
-
-    def result_kind(self, start: Start) -> str | None:
-        if self.path == INIT_ERROR_PATH:
-            return "init/error"
-        for kind in ("response", "error"):
-            if self.path == f"{RUNTIME}/invocation/{start.request_id}/{kind}":
-                return kind
-        return None
-
-    def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None):
-        self.send_response(status)
-        for name, value in (headers or {"Content-Type": "application/json"}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format, *args):
-        pass  # one line per request would drown the table
+    def report_init_error(self, body: bytes) -> None:
+        self.init_error = body
 
 
 @dataclass
@@ -262,7 +208,9 @@ def failure(subject: Subject, what: str, output, start: Start) -> BootstrapFaile
 
 def measure_start(subject: Subject, endpoint_url: str | None) -> Sample:
     start = Start(subject.name)
-    server = RuntimeApiServer(start)
+    # A server (and port) per start: a killed process's last request, still in flight, can then
+    # never be taken for the next start's.
+    server = RuntimeApiServer(start.next_invocation, start.complete_invocation, start.report_init_error)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         return run_bootstrap(server, start, subject, endpoint_url)

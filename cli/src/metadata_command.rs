@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use media_core::Limits;
+use media_core::{ErrorCode, Limits};
 
 /// Options of `mediaflow metadata`.
 #[derive(Debug, Args)]
@@ -23,7 +23,7 @@ pub fn run(args: MetadataArgs) -> anyhow::Result<bool> {
     let mut all_ok = true;
     for file in &args.files {
         let result = std::fs::read(file)
-            .map_err(|e| ("io-error", e.to_string()))
+            .map_err(|e| (ErrorCode::IO_ERROR, e.to_string()))
             .and_then(|bytes| images.read_metadata(&bytes, &limits).map_err(|e| (e.code(), e.to_string())));
         match result {
             Ok(metadata) => {

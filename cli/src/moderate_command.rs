@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use media_core::{ImageDecoders, Limits, MediaKind, SNIFF_LEN};
+use media_core::{ErrorCode, ImageDecoders, Limits, MediaKind, SNIFF_LEN};
 use moderation_local::{INPUT_BOX, MODEL_NAME, MODEL_SHA256, NSFW_LABEL, OpenNsfw, model_path_from_env};
 use pipeline::moderation::{
     Moderation, ModerationDecision, ModerationLabel, ModerationModel, ModerationProvider, ModerationSettings,
@@ -92,7 +92,7 @@ struct Line<'a> {
 
 #[derive(Serialize)]
 struct ErrorLine {
-    code: &'static str,
+    code: ErrorCode,
     message: String,
 }
 
@@ -103,8 +103,8 @@ pub fn moderate_file(
     model: &OpenNsfw,
     path: &Path,
     threshold: f64,
-) -> Result<Moderation, (&'static str, String)> {
-    let io = |e: std::io::Error| ("io-error", format!("reading {}: {e}", path.display()));
+) -> Result<Moderation, (ErrorCode, String)> {
+    let io = |e: std::io::Error| (ErrorCode::IO_ERROR, format!("reading {}: {e}", path.display()));
     let mut head = Vec::with_capacity(SNIFF_LEN);
     std::fs::File::open(path)
         .and_then(|file| file.take(SNIFF_LEN as u64).read_to_end(&mut head))
@@ -115,7 +115,7 @@ pub fn moderate_file(
             moderate_image(model, &media_heif::image_decoders(), &bytes, threshold)
         }
         Some(MediaKind::Video) => moderate_video(model, path, threshold),
-        _ => Err(("unsupported-format", "moderation looks at images and videos only".into())),
+        _ => Err((ErrorCode::UNSUPPORTED_FORMAT, "moderation looks at images and videos only".into())),
     }
 }
 
@@ -125,7 +125,7 @@ pub fn moderate_image(
     images: &ImageDecoders,
     bytes: &[u8],
     threshold: f64,
-) -> Result<Moderation, (&'static str, String)> {
+) -> Result<Moderation, (ErrorCode, String)> {
     let started = Instant::now();
     let picture =
         images.render_upright(bytes, &Limits::default(), INPUT_BOX).map_err(|e| (e.code(), e.to_string()))?;
@@ -137,7 +137,7 @@ pub fn moderate_video(
     model: &OpenNsfw,
     path: &Path,
     threshold: f64,
-) -> Result<Moderation, (&'static str, String)> {
+) -> Result<Moderation, (ErrorCode, String)> {
     let started = Instant::now();
     let probe = media_video::probe(path, &media_video::VideoLimits::default())
         .map_err(|e| (e.code(), e.to_string()))?;
@@ -153,10 +153,15 @@ fn classify(
     pictures: &[image::RgbImage],
     threshold: f64,
     started: Instant,
-) -> Result<Moderation, (&'static str, String)> {
+) -> Result<Moderation, (ErrorCode, String)> {
     let mut labels = Vec::with_capacity(pictures.len());
     for picture in pictures {
-        let score = model.classify(picture).map_err(|e| (e.code(), e.to_string()))?;
+        let score = model.classify(picture).map_err(|error| {
+            // The pipeline's code for it (`corrupt-input` or `moderation-failed`), the model's own
+            // reason in the message.
+            let job = error.into_job_error();
+            (job.code(), job.to_failure().message)
+        })?;
         labels.push(vec![ModerationLabel { name: NSFW_LABEL.into(), confidence: score }]);
     }
     let model = ModerationModel { name: MODEL_NAME.into(), sha256: Some(MODEL_SHA256.into()) };

@@ -11,7 +11,9 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use media_core::{ImageDecoders, Limits, MediaError, MediaKind, OutputFormat, SNIFF_LEN, ThumbnailOptions};
+use media_core::{
+    ErrorCode, ImageDecoders, Limits, MediaError, MediaKind, OutputFormat, SNIFF_LEN, ThumbnailOptions,
+};
 use media_video::{VideoError, X264Preset};
 use moderation_local::OpenNsfw;
 use pipeline::moderation::ModerationSettings;
@@ -76,7 +78,7 @@ fn parse_preset(name: &str) -> Result<X264Preset, String> {
 /// A failure of one input.
 struct Failure {
     kind: MediaKind,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
 }
 
@@ -86,7 +88,7 @@ impl Failure {
     }
 
     fn io(kind: MediaKind, what: &str, path: &Path, error: &std::io::Error) -> Failure {
-        Failure { kind, code: "io-error", message: format!("{what} {}: {error}", path.display()) }
+        Failure { kind, code: ErrorCode::IO_ERROR, message: format!("{what} {}: {error}", path.display()) }
     }
 
     /// A media-video failure of a video or audio file (`kind`, as sniffed).
@@ -296,7 +298,7 @@ fn try_process_input(
     let metadata = WithModeration { metadata: &processed.metadata, moderation: moderation.as_ref() };
     let json = serde_json::to_vec_pretty(&metadata).map_err(|e| Failure {
         kind,
-        code: "internal-error",
+        code: ErrorCode::INTERNAL_ERROR,
         message: e.to_string(),
     })?;
     std::fs::write(&metadata_path, json).map_err(|e| Failure::io(kind, "writing", &metadata_path, &e))?;

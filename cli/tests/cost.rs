@@ -17,10 +17,11 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 use media_core::MediaKind;
+use pipeline::ErrorCode;
 use pipeline::cost::Cost;
 use pipeline::model::SourceObject;
 use pipeline::time::Timestamp;
-use pipeline::usage::{Attempt, LambdaBilling};
+use pipeline::usage::{Attempt, LambdaBilling, Outcome};
 use pipeline::{Asset, AssetId, AssetStatus, JobKind, JobState, JobStatus, Sequencer};
 use serde_json::Value;
 
@@ -76,7 +77,7 @@ async fn fresh_table(name: &str) -> Client {
 
 /// An attempt of `duration_ms` that cost `[lambda, s3, dynamodb]` micro-dollars; one that cost
 /// no Lambda ran in worker mode.
-fn attempt(outcome: &str, duration_ms: u64, [lambda, s3, dynamodb]: [f64; 3]) -> Attempt {
+fn attempt(outcome: Outcome, duration_ms: u64, [lambda, s3, dynamodb]: [f64; 3]) -> Attempt {
     Attempt {
         ended_at: Timestamp::from_millis(duration_ms),
         duration_ms,
@@ -109,7 +110,7 @@ fn upload(
     let jobs: BTreeMap<JobKind, JobState> = jobs
         .into_iter()
         .map(|(job, history)| {
-            let done = history.last().is_some_and(|last| last.outcome == "ok");
+            let done = history.last().is_some_and(|last| last.outcome == Outcome::Ok);
             let status = if done { JobStatus::Done } else { JobStatus::Failed };
             (job, JobState { status, attempts: history.len() as u32, history, ..JobState::pending() })
         })
@@ -157,8 +158,8 @@ fn fixture(now: Timestamp) -> Vec<Asset> {
         Ready,
         now.minus(Duration::from_secs(2 * 3600)),
         Some(1000),
-        attempt("ok", 100, [1000.0, 0.0, 0.0]),
-        vec![(Thumbnail, vec![attempt("ok", 100_000, [1000.0, 0.0, 0.0])])],
+        attempt(Outcome::Ok, 100, [1000.0, 0.0, 0.0]),
+        vec![(Thumbnail, vec![attempt(Outcome::Ok, 100_000, [1000.0, 0.0, 0.0])])],
     );
     old.updated_at = now.minus(Duration::from_secs(2 * 3600));
     let mut processing = old.clone();
@@ -174,16 +175,16 @@ fn fixture(now: Timestamp) -> Vec<Asset> {
             Ready,
             received,
             Some(1800),
-            waited(attempt("ok", 100, [10.0, 2.0, 1.0]), 200),
+            waited(attempt(Outcome::Ok, 100, [10.0, 2.0, 1.0]), 200),
             vec![
                 (
                     Thumbnail,
                     vec![
-                        attempt("service-unavailable", 300, [30.0, 4.0, 1.0]),
-                        attempt("ok", 500, [50.0, 10.0, 2.0]),
+                        attempt(Outcome::Failed(ErrorCode::SERVICE_UNAVAILABLE), 300, [30.0, 4.0, 1.0]),
+                        attempt(Outcome::Ok, 500, [50.0, 10.0, 2.0]),
                     ],
                 ),
-                (Metadata, vec![attempt("ok", 200, [20.0, 1.0, 2.0])]),
+                (Metadata, vec![attempt(Outcome::Ok, 200, [20.0, 1.0, 2.0])]),
             ],
         ),
         // Corrupt: 30, 4, 3.
@@ -193,10 +194,10 @@ fn fixture(now: Timestamp) -> Vec<Asset> {
             Failed,
             received,
             Some(900),
-            waited(attempt("ok", 100, [10.0, 2.0, 1.0]), 100),
+            waited(attempt(Outcome::Ok, 100, [10.0, 2.0, 1.0]), 100),
             vec![
-                (Thumbnail, vec![attempt("corrupt-input", 100, [10.0, 1.0, 1.0])]),
-                (Metadata, vec![attempt("corrupt-input", 100, [10.0, 1.0, 1.0])]),
+                (Thumbnail, vec![attempt(Outcome::Failed(ErrorCode::CORRUPT_INPUT), 100, [10.0, 1.0, 1.0])]),
+                (Metadata, vec![attempt(Outcome::Failed(ErrorCode::CORRUPT_INPUT), 100, [10.0, 1.0, 1.0])]),
             ],
         ),
         // Too long for Lambda, finished by a worker (no Lambda cost): 150, 54, 9.
@@ -206,16 +207,16 @@ fn fixture(now: Timestamp) -> Vec<Asset> {
             Ready,
             received,
             Some(29_900),
-            waited(attempt("ok", 100, [10.0, 2.0, 1.0]), 100),
+            waited(attempt(Outcome::Ok, 100, [10.0, 2.0, 1.0]), 100),
             vec![
                 (
                     Transcode,
                     vec![
-                        attempt("sent-to-worker", 1000, [100.0, 1.0, 1.0]),
-                        attempt("ok", 20_000, [0.0, 50.0, 5.0]),
+                        attempt(Outcome::SentToWorker, 1000, [100.0, 1.0, 1.0]),
+                        attempt(Outcome::Ok, 20_000, [0.0, 50.0, 5.0]),
                     ],
                 ),
-                (Metadata, vec![attempt("ok", 400, [40.0, 1.0, 2.0])]),
+                (Metadata, vec![attempt(Outcome::Ok, 400, [40.0, 1.0, 2.0])]),
             ],
         ),
         // Partial, and no completion time recorded: 60, 4, 4.
@@ -225,10 +226,13 @@ fn fixture(now: Timestamp) -> Vec<Asset> {
             Partial,
             received,
             None,
-            attempt("ok", 100, [10.0, 2.0, 1.0]),
+            attempt(Outcome::Ok, 100, [10.0, 2.0, 1.0]),
             vec![
-                (Transcode, vec![attempt("unsupported-codec", 200, [20.0, 1.0, 1.0])]),
-                (Metadata, vec![attempt("ok", 300, [30.0, 1.0, 2.0])]),
+                (
+                    Transcode,
+                    vec![attempt(Outcome::Failed(ErrorCode::UNSUPPORTED_CODEC), 200, [20.0, 1.0, 1.0])],
+                ),
+                (Metadata, vec![attempt(Outcome::Ok, 300, [30.0, 1.0, 2.0])]),
             ],
         ),
         // Not media: ingest only, 10, 1, 2.
@@ -238,7 +242,7 @@ fn fixture(now: Timestamp) -> Vec<Asset> {
             Failed,
             received,
             Some(150),
-            waited(attempt("unsupported-format", 100, [10.0, 1.0, 2.0]), 50),
+            waited(attempt(Outcome::Failed(ErrorCode::UNSUPPORTED_FORMAT), 100, [10.0, 1.0, 2.0]), 50),
             Vec::new(),
         ),
         old,

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use aws_adapters::DynamoAssetRepository;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
-use pipeline::ports::{AssetRepository, JobMessage};
+use pipeline::messages::JobMessage;
+use pipeline::ports::{AssetQueries, UploadRecords};
 use pipeline::time::Timestamp;
 use pipeline::{Asset, AssetId, AssetStatus, DerivativeRole, JobKind, JobState, Sequencer};
 
@@ -256,6 +257,34 @@ impl Stack {
             }
             assert!(started.elapsed() < timeout, "no line with {needles:?} in {group} after {timeout:?}");
             tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// The completion events for each of `ids` once none of them has had a new one for `quiet`:
+    /// what an absence of further events is asserted on, polled rather than slept for. Panics
+    /// after `timeout`.
+    pub async fn events_once_quiet(
+        &self,
+        ids: &[&AssetId],
+        quiet: Duration,
+        timeout: Duration,
+    ) -> Vec<Vec<serde_json::Value>> {
+        let start = Instant::now();
+        let mut seen = Vec::new();
+        let mut changed = Instant::now();
+        loop {
+            let mut now = Vec::with_capacity(ids.len());
+            for id in ids {
+                now.push(self.events_for(id).await);
+            }
+            let counts: Vec<usize> = now.iter().map(Vec::len).collect();
+            if counts != seen {
+                (seen, changed) = (counts, Instant::now());
+            } else if changed.elapsed() >= quiet {
+                return now;
+            }
+            assert!(start.elapsed() < timeout, "events still arriving after {timeout:?}: {seen:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 

@@ -11,8 +11,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use e2e::{Stack, asset_with_pending_job, check_derivatives};
-use pipeline::ports::JobMessage;
-use pipeline::{AssetStatus, JobKind};
+use pipeline::messages::JobMessage;
+use pipeline::usage::Outcome;
+use pipeline::{AssetStatus, ErrorCode, JobKind};
+
+/// The outcome of a part that found the plan gone.
+const NOT_FOUND: Outcome = Outcome::Failed(ErrorCode::NOT_FOUND);
 
 /// The Sintel trailer (52.2 s, 1280x720, H.264 and AAC, keyframes 1.5 to 10.4 s apart), fetched by
 /// `make fixtures` into `MEDIAFLOW_SAMPLE_VIDEOS` (the Makefile sets it).
@@ -48,7 +52,7 @@ async fn a_long_clip_fans_out_into_segments_and_a_failed_segment_is_retried_into
     stack.delete(stack.derivatives(), &plan_key).await;
     stack
         .wait_for(&id, Duration::from_secs(300), |asset| {
-            asset.jobs[&JobKind::Transcode].history.iter().any(|attempt| attempt.outcome == "not-found")
+            asset.jobs[&JobKind::Transcode].history.iter().any(|attempt| attempt.outcome == NOT_FOUND)
         })
         .await;
     stack.put(stack.derivatives(), &plan_key, plan).await;
@@ -58,23 +62,23 @@ async fn a_long_clip_fans_out_into_segments_and_a_failed_segment_is_retried_into
     let transcode = &done.jobs[&JobKind::Transcode];
     let segments = transcode.segments.as_ref().expect("the parts are counted");
     assert_eq!((segments.done, segments.total), (total, total));
-    let mut outcomes: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut outcomes: BTreeMap<&str, Vec<Outcome>> = BTreeMap::new();
     for attempt in &transcode.history {
         let part = attempt.part.as_deref().expect("every attempt of a split job names its part");
-        outcomes.entry(part).or_default().push(&attempt.outcome);
+        outcomes.entry(part).or_default().push(attempt.outcome);
     }
     println!("attempts by part: {outcomes:?}");
-    assert_eq!(outcomes.get("plan"), Some(&vec!["split"]));
-    assert_eq!(outcomes.get("join"), Some(&vec!["ok"]), "exactly one join");
+    assert_eq!(outcomes.get("plan"), Some(&vec![Outcome::Split]));
+    assert_eq!(outcomes.get("join"), Some(&vec![Outcome::Ok]), "exactly one join");
     assert_eq!(outcomes.len() as u32, total + 2, "every part, the plan and the join");
     for (part, attempts) in &outcomes {
-        let last = if *part == "plan" { "split" } else { "ok" };
+        let last = if *part == "plan" { Outcome::Split } else { Outcome::Ok };
         assert_eq!(attempts.last(), Some(&last), "{part}: {attempts:?}");
         let before = &attempts[..attempts.len() - 1];
-        assert!(before.iter().all(|outcome| *outcome == "not-found"), "{part}: {attempts:?}");
+        assert!(before.iter().all(|outcome| *outcome == NOT_FOUND), "{part}: {attempts:?}");
     }
     assert!(
-        outcomes.values().any(|attempts| attempts.first() == Some(&"not-found")),
+        outcomes.values().any(|attempts| attempts.first() == Some(&NOT_FOUND)),
         "a part failed once and was retried: {outcomes:?}"
     );
 
@@ -103,8 +107,8 @@ async fn a_long_clip_fans_out_into_segments_and_a_failed_segment_is_retried_into
     assert!(decoded.status.success() && errors.trim().is_empty(), "ffmpeg: {errors}");
     let _ = std::fs::remove_dir_all(&folder);
 
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(stack.events_for(&id).await.len(), 1, "one completion event");
+    let events = stack.events_once_quiet(&[&id], Duration::from_secs(5), Duration::from_secs(60)).await;
+    assert_eq!(events[0].len(), 1, "one completion event");
 }
 
 #[tokio::test]

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant, SystemTime};
 use e2e::{Stack, asset_with_pending_job, check_derivatives, data, percentile};
 use futures::StreamExt;
 use pipeline::cost::{Cost, Prices};
+use pipeline::messages::JobMessage;
 use pipeline::moderation::{ModerationDecision, ModerationProvider};
-use pipeline::ports::JobMessage;
-use pipeline::{Asset, AssetId, AssetStatus, DerivativeRole, JobKind, JobStatus, Sequencer};
+use pipeline::usage::Outcome;
+use pipeline::{Asset, AssetId, AssetStatus, DerivativeRole, ErrorCode, JobKind, JobStatus, Sequencer};
 
 /// The stack moderates with the local model (the template's default): images and videos carry its
 /// record, with the model's checksum, and these ordinary files are allowed; audio is not moderated.
@@ -89,9 +90,10 @@ async fn real_images_a_video_and_a_song_reach_ready_with_every_derivative_and_on
         let recorded: Vec<&str> = asset.derivatives().map(|d| d.key.as_str()).collect();
         assert_eq!(listed, recorded, "the event lists every derivative");
     }
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    for (_, id, _, _) in &started {
-        assert_eq!(stack.events_for(id).await.len(), 1, "exactly one completion event for {id}");
+    let ids: Vec<&AssetId> = started.iter().map(|(_, id, _, _)| id).collect();
+    let events = stack.events_once_quiet(&ids, Duration::from_secs(3), Duration::from_secs(60)).await;
+    for (id, events) in ids.iter().zip(&events) {
+        assert_eq!(events.len(), 1, "exactly one completion event for {id}");
     }
     for (kind, values) in &latencies {
         println!(
@@ -149,7 +151,8 @@ fn s3_event(bucket: &str, key: &str, name: &str, sequencer: &Sequencer) -> Strin
     let (s3_sequencer, time) = sequencer.parts();
     let encoded = pipeline::s3_event::encode_key(key);
     serde_json::json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": name,
-        "eventTime": time.to_string(),
+        "eventTime": time.to_string(), "userIdentity": {"principalId": "AWS:e2e"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"}, "responseElements": {},
         "s3": {"bucket": {"name": bucket}, "object": {"key": encoded, "size": 1, "sequencer": s3_sequencer}}}]})
     .to_string()
 }
@@ -237,7 +240,7 @@ async fn bad_input_fails_without_retries_and_a_retryable_failure_goes_to_the_dlq
     for job in asset.jobs.values() {
         assert_eq!(job.status, JobStatus::Failed);
         assert_eq!(job.attempts, 1, "not retried");
-        assert_eq!(job.error.as_ref().map(|e| e.code.as_str()), Some("corrupt-input"));
+        assert_eq!(job.error.as_ref().map(|e| e.code), Some(ErrorCode::CORRUPT_INPUT));
     }
     let events = stack.wait_events(&id, 1, Duration::from_secs(30)).await;
     assert_eq!(events[0]["detail-type"], "Asset Failed");
@@ -263,7 +266,7 @@ async fn bad_input_fails_without_retries_and_a_retryable_failure_goes_to_the_dlq
     let state = &failed.jobs[&JobKind::Thumbnail];
     assert_eq!(state.status, JobStatus::Pending, "released after each retryable failure");
     assert_eq!(state.attempts as u64, max_receives, "tried maxReceiveCount times");
-    assert_eq!(state.error.as_ref().map(|e| e.code.as_str()), Some("not-found"));
+    assert_eq!(state.error.as_ref().map(|e| e.code), Some(ErrorCode::NOT_FOUND));
     for url in dlqs.iter().filter(|name| **name != "ThumbnailDeadLetterQueueUrl") {
         assert_eq!(stack.queue_depth(stack.output(url)).await, 0, "{url}: nothing else dead-lettered");
     }
@@ -283,9 +286,9 @@ async fn bad_input_fails_without_retries_and_a_retryable_failure_goes_to_the_dlq
     assert_eq!(thumbnail.attempts as u64, max_receives + 1);
     assert_eq!(stack.queue_depth(&dlq).await, 0);
     // Every attempt is on the record and in the cost: the failed ones too.
-    let outcomes: Vec<&str> = thumbnail.history.iter().map(|attempt| attempt.outcome.as_str()).collect();
-    let mut expected = vec!["not-found"; max_receives as usize];
-    expected.push("ok");
+    let outcomes: Vec<Outcome> = thumbnail.history.iter().map(|attempt| attempt.outcome).collect();
+    let mut expected = vec![Outcome::Failed(ErrorCode::NOT_FOUND); max_receives as usize];
+    expected.push(Outcome::Ok);
     assert_eq!(outcomes, expected);
     assert!(thumbnail.history.iter().all(|attempt| attempt.cost.lambda_usd > 0.0));
     // The asset was recorded by the test (no ingest) with this one job: its attempts are the cost.
@@ -301,7 +304,7 @@ async fn bad_input_fails_without_retries_and_a_retryable_failure_goes_to_the_dlq
     for number in 1..=max_receives + 1 {
         assert!(chart.contains(&format!("thumbnail #{number}")), "attempt {number} missing:\n{chart}");
     }
-    assert_eq!(chart.matches("not-found").count() as u64, max_receives, "{chart}");
+    assert_eq!(chart.matches(ErrorCode::NOT_FOUND.as_str()).count() as u64, max_receives, "{chart}");
 }
 
 /// The upload's recorded facts and cost: every attempt billed as a Lambda invocation with the
@@ -310,7 +313,7 @@ async fn bad_input_fails_without_retries_and_a_retryable_failure_goes_to_the_dlq
 fn check_cost_and_trace(stack: &Stack, asset: &Asset) {
     let prices = Prices::default();
     let ingest = asset.ingest.as_ref().expect("the ingest attempt is recorded");
-    assert_eq!(ingest.outcome, "ok");
+    assert_eq!(ingest.outcome, Outcome::Ok);
     assert!(ingest.requests.s3_read >= 2, "a HEAD and the sniffing GET: {:?}", ingest.requests);
     for attempt in asset.attempts() {
         let billing = attempt.lambda.as_ref().unwrap_or_else(|| panic!("not billed as Lambda: {attempt:#?}"));
@@ -320,7 +323,7 @@ fn check_cost_and_trace(stack: &Stack, asset: &Asset) {
     }
     for (job, state) in &asset.jobs {
         let last = state.history.last().unwrap_or_else(|| panic!("{job}: no attempt recorded"));
-        assert_eq!(last.outcome, "ok", "{job}");
+        assert_eq!(last.outcome, Outcome::Ok, "{job}");
         assert!(
             last.requests.dynamodb_writes >= 1 && last.requests.dynamodb_write_units >= 1.0,
             "{job}: the claim"

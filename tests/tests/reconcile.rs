@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_sdk_s3::types::NotificationConfiguration;
 use e2e::{Stack, data};
 use pipeline::model::SourceObject;
-use pipeline::ports::AssetRepository;
+use pipeline::ports::UploadRecords;
 use pipeline::time::Timestamp;
 use pipeline::{Asset, AssetId, AssetStatus, JobKind, JobState, JobStatus, Sequencer};
 
@@ -149,8 +149,9 @@ async fn one_reconcile_run_recovers_a_stuck_asset_and_an_unnotified_upload_and_a
         assert_eq!(second[count], 0, "a second run changes nothing: {second:#}");
     }
     assert!(second["objects_checked"].as_u64() >= Some(2), "{second:#}");
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    for id in [&stuck_id, &unnotified_id] {
-        assert_eq!(stack.events_for(id).await.len(), 1, "still one event for {id}");
+    let ids = [&stuck_id, &unnotified_id];
+    let events = stack.events_once_quiet(&ids, Duration::from_secs(2), Duration::from_secs(60)).await;
+    for (id, events) in ids.iter().zip(&events) {
+        assert_eq!(events.len(), 1, "still one event for {id}");
     }
 }

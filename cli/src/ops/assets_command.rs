@@ -1,7 +1,7 @@
 //! `mediaflow assets get|list|duplicates`: read the assets table.
 
 use anyhow::{Context, Result, bail};
-use pipeline::ports::AssetRepository;
+use pipeline::ports::AssetQueries;
 use pipeline::{Asset, AssetId, AssetStatus};
 
 use super::{Deployment, StackArgs, block_on};

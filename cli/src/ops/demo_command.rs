@@ -147,7 +147,7 @@ async fn wait_final(
 fn key_metadata(asset: &Asset) -> String {
     if let Some(error) = asset.error.iter().chain(asset.jobs.values().filter_map(|j| j.error.as_ref())).next()
     {
-        return error.code.clone();
+        return error.code.to_string();
     }
     let Some(metadata) = &asset.metadata else { return String::new() };
     if let Some(video) = metadata["video"].get(0) {

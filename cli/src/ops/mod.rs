@@ -7,6 +7,7 @@ pub mod assets_command;
 pub mod cost_command;
 pub mod demo_command;
 pub mod dlq_command;
+pub mod stack;
 pub mod timeline;
 pub mod trace_command;
 
@@ -38,13 +39,12 @@ impl Deployment {
     pub async fn connect(args: &StackArgs) -> Result<Deployment> {
         let sdk = aws_adapters::sdk_config().await;
         let outputs = match &args.stack {
-            Some(name) => aws_adapters::stack::outputs(&sdk, name)
+            Some(name) => stack::outputs(&sdk, name)
                 .await
                 .with_context(|| format!("reading the outputs of stack {name}"))?,
             None => HashMap::new(),
         };
-        let from_stack: HashMap<&str, String> =
-            aws_adapters::stack::config_variables(&outputs).into_iter().collect();
+        let from_stack: HashMap<&str, String> = stack::config_variables(&outputs).into_iter().collect();
         let config = Config::from_lookup(|name| {
             from_stack.get(name).cloned().or_else(|| std::env::var(name).ok().filter(|v| !v.is_empty()))
         })?;

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use pipeline::cost::Cost;
 use pipeline::time::Timestamp;
-use pipeline::usage::{Attempt, Requests};
+use pipeline::usage::{Attempt, Outcome, Requests};
 use pipeline::{Asset, AssetStatus, JobKind};
 use serde::Serialize;
 
@@ -18,8 +18,8 @@ pub struct Row {
     pub stage: String,
     /// The attempt's number within its stage.
     pub number: u32,
-    /// `ok`, `sent-to-worker`, or the failure's code.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: Outcome,
     /// When the wait before it began, in milliseconds from the timeline's start.
     pub waiting_from_ms: u64,
     /// When it started, in milliseconds from the timeline's start.
@@ -86,7 +86,7 @@ impl Timeline {
             Row {
                 stage: stage.to_owned(),
                 number: attempt.number,
-                outcome: attempt.outcome.clone(),
+                outcome: attempt.outcome,
                 waiting_from_ms: attempt.started_at.millis_since(started_at).saturating_sub(waited),
                 start_ms: attempt.started_at.millis_since(started_at),
                 duration_ms: attempt.duration_ms,
@@ -225,7 +225,7 @@ impl Timeline {
                 row.number,
                 percent(row.waiting_from_ms),
                 percent(wait),
-                if row.outcome == "ok" { "ok" } else { "failed" },
+                if row.outcome.is_failure() { "failed" } else { "ok" },
                 percent(row.start_ms),
                 percent(row.duration_ms).max(0.5),
                 seconds(row.duration_ms),
@@ -279,13 +279,13 @@ mod tests {
     use pipeline::cost::Prices;
     use pipeline::model::SourceObject;
     use pipeline::usage::LambdaBilling;
-    use pipeline::{AssetId, Failure, JobState, JobStatus, Sequencer};
+    use pipeline::{AssetId, ErrorCode, Failure, JobState, JobStatus, Sequencer};
 
     use super::*;
 
     const T0: u64 = 1_700_000_000_000;
 
-    fn attempt(number: u32, outcome: &str, start: u64, wait: u64, run: u64) -> Attempt {
+    fn attempt(number: u32, outcome: Outcome, start: u64, wait: u64, run: u64) -> Attempt {
         let lambda = LambdaBilling { memory_mb: 1024, architecture: "x86_64".into(), billed_ms: run };
         let requests = Requests { s3_read: 1, ..Requests::default() };
         Attempt {
@@ -309,14 +309,17 @@ mod tests {
         let thumbnail = JobState {
             status: JobStatus::Done,
             attempts: 2,
-            history: vec![attempt(1, "throttled", 300, 100, 200), attempt(2, "ok", 1500, 1000, 500)],
+            history: vec![
+                attempt(1, Outcome::Failed(ErrorCode::SERVICE_UNAVAILABLE), 300, 100, 200),
+                attempt(2, Outcome::Ok, 1500, 1000, 500),
+            ],
             ..JobState::pending()
         };
         let metadata = JobState {
             status: JobStatus::Failed,
             attempts: 2,
-            error: Some(Failure::new("corrupt-input", "bad bytes")),
-            history: vec![attempt(2, "corrupt-input", 400, 150, 100)],
+            error: Some(Failure::new(ErrorCode::CORRUPT_INPUT, "bad bytes")),
+            history: vec![attempt(2, Outcome::Failed(ErrorCode::CORRUPT_INPUT), 400, 150, 100)],
             ..JobState::pending()
         };
         jobs.insert(JobKind::Thumbnail, thumbnail);
@@ -340,7 +343,7 @@ mod tests {
             metadata: None,
             sha256: None,
             moderation: None,
-            ingest: Some(attempt(1, "ok", 50, 50, 100)),
+            ingest: Some(attempt(1, Outcome::Ok, 50, 50, 100)),
             cost: None,
             completed_sequencer: None,
             published_sequencer: None,

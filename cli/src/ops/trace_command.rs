@@ -1,7 +1,7 @@
 //! `mediaflow trace <s3://bucket/key | asset-id> [--json]`: where an upload's time and money went.
 
 use anyhow::Result;
-use pipeline::ports::AssetRepository;
+use pipeline::ports::AssetQueries;
 
 use super::assets_command::asset_id;
 use super::timeline::Timeline;

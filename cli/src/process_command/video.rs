@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
-use media_core::{MediaKind, SNIFF_LEN, ThumbnailOptions};
+use media_core::{ErrorCode, MediaKind, SNIFF_LEN, ThumbnailOptions};
 use media_video::{Rung, TranscodeOptions, VideoError, VideoLimits, X264Preset};
 use moderation_local::OpenNsfw;
 
@@ -163,7 +163,7 @@ fn transcode_and_write(
     let metadata = WithModeration { metadata: probe, moderation: moderation.as_ref() };
     let json = serde_json::to_vec_pretty(&metadata).map_err(|e| Failure {
         kind,
-        code: "internal-error",
+        code: ErrorCode::INTERNAL_ERROR,
         message: e.to_string(),
     })?;
     std::fs::write(&metadata_path, json).map_err(|e| io(&metadata_path, e))?;

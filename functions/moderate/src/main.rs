@@ -9,7 +9,6 @@
 use std::sync::Arc;
 
 use aws_adapters::Config;
-use aws_adapters::function::{Function, run_with_classifier};
 use aws_adapters::rekognition::RekognitionClassifier;
 use moderation_local::{LocalClassifier, OpenNsfw, model_path_from_env};
 use pipeline::JobKind;
@@ -17,21 +16,20 @@ use pipeline::moderation::{Classifier, ModerationProvider};
 use pipeline_video::FfmpegVideoJobs;
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    run_with_classifier(
-        Function::Job(JobKind::Moderate),
-        Some(FfmpegVideoJobs::from_env),
-        media_heif::image_decoders(),
-        Some(classifier),
-    )
-    .await
+async fn main() -> Result<(), runtime::Error> {
+    runtime::Function::job(JobKind::Moderate)
+        .with_video_jobs(FfmpegVideoJobs::from_env)
+        .with_image_decoders(media_heif::image_decoders())
+        .with_classifier(classifier)
+        .run()
+        .await
 }
 
 /// The stack's classifier; `None` when moderation is off (ingest then sends no moderate jobs).
 fn classifier(
     config: &Config,
     sdk: &aws_config::SdkConfig,
-) -> Result<Option<Arc<dyn Classifier>>, lambda_runtime::Error> {
+) -> Result<Option<Arc<dyn Classifier>>, runtime::Error> {
     let threshold = config.settings.moderation.unwrap_or_default().threshold;
     Ok(match config.moderation {
         Some(ModerationProvider::Local) => {

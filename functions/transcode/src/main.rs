@@ -4,12 +4,10 @@
 //! On Lambda (behind its SQS queue) it serves the Runtime API; `transcode worker --queue-url URL` runs
 //! the same handler as a long-polling worker. Configuration: see `aws_adapters::config`.
 
-use aws_adapters::ImageDecoders;
-use aws_adapters::function::{Function, run};
 use pipeline::JobKind;
 use pipeline_video::FfmpegVideoJobs;
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    run(Function::Job(JobKind::Transcode), Some(FfmpegVideoJobs::from_env), ImageDecoders::default()).await
+async fn main() -> Result<(), runtime::Error> {
+    runtime::Function::job(JobKind::Transcode).with_video_jobs(FfmpegVideoJobs::from_env).run().await
 }

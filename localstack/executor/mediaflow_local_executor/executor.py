@@ -2,7 +2,8 @@
 
 One executor = one LocalStack execution environment = one bootstrap process (restarted after a
 timeout or a crash) plus one loopback HTTP server speaking the Lambda Runtime API
-(``AWS_LAMBDA_RUNTIME_API=127.0.0.1:<port>``).
+(``AWS_LAMBDA_RUNTIME_API=127.0.0.1:<port>``; ``runtime_api.py``, shared with
+``scripts/bench-cold-start.py`` so that cold starts are measured against the same protocol).
 
 LocalStack drives it through the ``RuntimeExecutor`` interface
 (``localstack/services/lambda_/invocation/runtime_executor.py``):
@@ -18,7 +19,6 @@ LocalStack drives it through the ``RuntimeExecutor`` interface
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import math
 import os
@@ -30,7 +30,7 @@ import time
 from collections import deque
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from localstack import config
@@ -43,10 +43,10 @@ from localstack.services.lambda_.invocation.runtime_executor import (
 )
 
 from . import stats
+from .runtime_api import Invocation, RuntimeApiServer, error_payload
 
 LOG = logging.getLogger(__name__)
 
-RUNTIME_API = "/2018-06-01/runtime"
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 STOP_GRACE_SECONDS = float(os.environ.get("MEDIAFLOW_EXECUTOR_STOP_GRACE", "0.5"))
 LOG_RING_LINES = 500
@@ -62,10 +62,6 @@ stats.reset()
 def _now_iso() -> str:
     now = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
-
-
-def _error_payload(error_type: str, message: str) -> bytes:
-    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
 
 
 # ------------------------------------------------------------------ per-function log files
@@ -91,121 +87,13 @@ class _FunctionLogFiles:
 LOG_FILES = _FunctionLogFiles()
 
 
-# ------------------------------------------------------------------ Runtime API server
-class _RuntimeApiHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _RuntimeApiServer
-
-    def log_message(self, format, *args):  # noqa: A002 - quiet
-        pass
-
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
-            while True:
-                size_line = self.rfile.readline(65537).strip()
-                size = int(size_line.split(b";")[0] or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(65537)
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
-
-    def do_GET(self):  # noqa: N802
-        executor = self.server.executor
-        if self.path.rstrip("/") != f"{RUNTIME_API}/invocation/next":
-            self._send(404, _error_payload("NotFound", f"unsupported path {self.path}"))
-            return
-        inv = executor._next_invocation()
-        if inv is None:
-            # environment stopping or this process was replaced
-            self.close_connection = True
-            self._send(410, _error_payload("Runtime.Gone", "execution environment is shutting down"))
-            return
-        self._send(
-            200,
-            inv.payload,
-            {
-                "Lambda-Runtime-Aws-Request-Id": inv.request_id,
-                "Lambda-Runtime-Deadline-Ms": str(inv.deadline_ms),
-                "Lambda-Runtime-Invoked-Function-Arn": inv.invoked_arn,
-                "Lambda-Runtime-Trace-Id": inv.trace_id,
-            },
-        )
-
-    def do_POST(self):  # noqa: N802
-        executor = self.server.executor
-        body = self._read_body()
-        path = self.path.rstrip("/")
-        if path == f"{RUNTIME_API}/init/error":
-            if not body:
-                body = _error_payload(
-                    self.headers.get("Lambda-Runtime-Function-Error-Type") or "Runtime.Unknown",
-                    "init error",
-                )
-            executor._init_error(body)
-            self._send(202, b'{"status":"OK"}')
-            return
-        prefix = f"{RUNTIME_API}/invocation/"
-        if path.startswith(prefix):
-            rest = path[len(prefix) :]
-            request_id, _, kind = rest.rpartition("/")
-            if kind in ("response", "error") and request_id:
-                if kind == "error" and not body:
-                    body = _error_payload(
-                        self.headers.get("Lambda-Runtime-Function-Error-Type") or "Runtime.Unknown",
-                        "Unhandled",
-                    )
-                if executor._complete(request_id, body, is_error=(kind == "error")):
-                    self._send(202, b'{"status":"OK"}')
-                else:
-                    self._send(
-                        400,
-                        _error_payload("InvalidRequestID", f"unknown request id {request_id}"),
-                    )
-                return
-        self._send(404, _error_payload("NotFound", f"unsupported path {self.path}"))
-
-
-class _RuntimeApiServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def __init__(self, executor: LocalProcessRuntimeExecutor):
-        self.executor = executor
-        super().__init__(("127.0.0.1", 0), _RuntimeApiHandler)
-
-    def handle_error(self, request, client_address):
-        # a killed/replaced process leaves closed connections behind: not worth a traceback
-        LOG.debug("runtime API request from %s failed", client_address, exc_info=True)
-
-
 # ------------------------------------------------------------------ invocation
-class _Invocation:
-    def __init__(self, request_id: str, payload: bytes, invoked_arn: str, trace_id: str, timeout_s: int):
-        self.request_id = request_id
-        self.payload = payload
-        self.invoked_arn = invoked_arn
-        self.trace_id = trace_id
-        self.timeout_s = timeout_s
-        self.deadline_ms = int(time.time() * 1000 + timeout_s * 1000)
-        self.future: Future[tuple[bytes, bool]] = Future()
-        self.lines: list[str] = []
+@dataclass
+class _Invocation(Invocation):
+    """An invocation handed to this executor: the event, its result, and the output it produced."""
+
+    future: Future[tuple[bytes, bool]] = field(default_factory=Future)
+    lines: list[str] = field(default_factory=list)
 
 
 class _Process:
@@ -237,7 +125,7 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
         self._init_lines: list[str] = []  # output before the first invocation
         self._ring: deque[str] = deque(maxlen=LOG_RING_LINES)
         self._env: dict[str, str] | None = None
-        self._server: _RuntimeApiServer | None = None
+        self._server: RuntimeApiServer | None = None
         self._code_dir: Path | None = None
 
     # ---------------------------------------------------------- RuntimeExecutor interface
@@ -278,7 +166,7 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
         if self.function_version.config.package_type == PackageType.Image or code is None:
             raise StatusErrorException(
                 "unsupported package type",
-                _error_payload("Runtime.InvalidEntrypoint", "container images are not supported locally"),
+                error_payload("Runtime.InvalidEntrypoint", "container images are not supported locally"),
             )
         code.prepare_for_execution()
         self._code_dir = Path(code.get_unzipped_code_location())
@@ -292,7 +180,7 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
                     "(only provided.* functions with a bootstrap)"
                 )
             self._ring.append(msg)
-            raise StatusErrorException("no bootstrap", _error_payload("Runtime.InvalidEntrypoint", msg))
+            raise StatusErrorException("no bootstrap", error_payload("Runtime.InvalidEntrypoint", msg))
         if self.function_version.config.layers:
             LOG.warning(
                 "local-process executor: layers of %s are ignored (no /opt)", self.function_name
@@ -301,7 +189,7 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
         with self._cond:
             if self._stopped:
                 raise LambdaRuntimeException(f"environment {self.id} stopped during startup")
-            self._server = _RuntimeApiServer(self)
+            self._server = RuntimeApiServer(self._next_invocation, self._complete, self._init_error)
         threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.2},
@@ -334,7 +222,7 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
                 if proc.exited.is_set():
                     raise StatusErrorException(
                         "Environment startup failed",
-                        payload=_error_payload(
+                        payload=error_payload(
                             "Runtime.ExitError",
                             f"RequestId: init Error: Runtime exited with error: exit status {proc.returncode}",
                         ),
@@ -348,7 +236,7 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
         inv = _Invocation(
             request_id=request_id,
             payload=body.encode() if isinstance(body, str) else body,
-            invoked_arn=payload.get("invoked-function-arn") or self.function_version.qualified_arn,
+            invoked_function_arn=payload.get("invoked-function-arn") or self.function_version.qualified_arn,
             trace_id=payload.get("trace-id") or "",
             timeout_s=timeout_s,
         )
@@ -370,7 +258,7 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
                 result_payload, is_error = inv.future.result(timeout=timeout_s)
             except FutureTimeoutError:
                 msg = f"Task timed out after {timeout_s:.2f} seconds"
-                if self._finish(inv, _error_payload("Sandbox.Timedout", f"RequestId: {request_id} Error: {msg}"), True):
+                if self._finish(inv, error_payload("Sandbox.Timedout", f"RequestId: {request_id} Error: {msg}"), True):
                     timed_out = True
                     with self._cond:
                         proc = self._proc
@@ -427,7 +315,7 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
         if current is not None:
             self._finish(
                 current,
-                _error_payload("Runtime.Stopped", "execution environment stopped during the invocation"),
+                error_payload("Runtime.Stopped", "execution environment stopped during the invocation"),
                 True,
             )
         if proc is not None:
@@ -486,7 +374,7 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
                 msg = f"Couldn't start bootstrap {self._code_dir / 'bootstrap'}: {e}"
                 self._ring.append(msg)
                 raise StatusErrorException(
-                    "bootstrap failed", _error_payload("Runtime.InvalidEntrypoint", msg)
+                    "bootstrap failed", error_payload("Runtime.InvalidEntrypoint", msg)
                 ) from e
             proc = _Process(popen, generation)
             self._proc = proc
@@ -525,7 +413,7 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
             self._cond.notify_all()
         if current is not None and not stopped:
             msg = f"RequestId: {current.request_id} Error: Runtime exited with error: exit status {proc.returncode}"
-            if self._finish(current, _error_payload("Runtime.ExitError", msg), True):
+            if self._finish(current, error_payload("Runtime.ExitError", msg), True):
                 current.lines.append(msg)
 
     def _kill(self, proc: _Process, graceful: bool) -> None:
@@ -649,7 +537,6 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
                 inv = self._pending
                 if inv is not None and not inv.future.done():
                     self._pending = None
-                    inv.deadline_ms = int(time.time() * 1000 + inv.timeout_s * 1000)
                     return inv
                 self._cond.wait(1.0)
 

@@ -16,7 +16,10 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity, ReturnValue};
 use pipeline::cost::Cost;
-use pipeline::ports::{AssetRepository, Claim, JobResult, PartRecorded, Recorded};
+use pipeline::ports::{
+    AssetQueries, Claim, CompletionClaim, Completions, JobLeases, JobResult, PartRecorded, Recorded,
+    SplitJobs, UploadRecords,
+};
 use pipeline::time::Timestamp;
 use pipeline::usage::{self, Attempt};
 use pipeline::{
@@ -239,11 +242,46 @@ impl DynamoAssetRepository {
 }
 
 #[async_trait]
-impl AssetRepository for DynamoAssetRepository {
+impl AssetQueries for DynamoAssetRepository {
     async fn get(&self, id: &AssetId) -> Result<Option<Asset>, PortError> {
         self.consistent_get(id).await
     }
 
+    async fn list_by_status(&self, status: AssetStatus, limit: usize) -> Result<Vec<Asset>, PortError> {
+        let items =
+            Self::first_items(self.index_query(STATUS_INDEX, "status", status.as_str()), limit).await?;
+        items.into_iter().map(|item| asset_from("dynamodb:Query", item)).collect()
+    }
+
+    async fn list_stale(
+        &self,
+        status: AssetStatus,
+        updated_before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Asset>, PortError> {
+        let query = self
+            .index_query(STATUS_INDEX, "status", status.as_str())
+            .key_condition_expression("#k = :v AND updated_at < :before")
+            .expression_attribute_values(":before", s(updated_before.to_string()))
+            .scan_index_forward(true);
+        let items = Self::first_items(query, limit).await?;
+        items.into_iter().map(|item| asset_from("dynamodb:Query", item)).collect()
+    }
+
+    async fn find_by_sha256(&self, sha256: &str) -> Result<Vec<AssetId>, PortError> {
+        let items = Self::first_items(self.index_query(SHA256_INDEX, "sha256", sha256), 1000).await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|item| match item.get("id") {
+                Some(AttributeValue::S(id)) => AssetId::parse(id),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl UploadRecords for DynamoAssetRepository {
     async fn record_upload(&self, asset: &Asset) -> Result<Recorded, PortError> {
         // An update rather than a put: a re-upload replaces everything about the previous upload
         // (the optional attributes it does not have are removed) but keeps `created_at`.
@@ -343,7 +381,10 @@ impl AssetRepository for DynamoAssetRepository {
             None => self.duplicate_or_stale(&tombstone.id, sequencer).await,
         }
     }
+}
 
+#[async_trait]
+impl JobLeases for DynamoAssetRepository {
     async fn claim_job(
         &self,
         id: &AssetId,
@@ -406,31 +447,41 @@ impl AssetRepository for DynamoAssetRepository {
         self.conditional("dynamodb:UpdateItem", update).await.map(drop)
     }
 
-    async fn release_job(
+    async fn retry_job(
         &self,
         id: &AssetId,
         sequencer: &Sequencer,
         job: JobKind,
-        error: Option<&Failure>,
-        sent_to_worker: bool,
+        failure: &Failure,
         attempt: &Attempt,
     ) -> Result<(), PortError> {
-        let mut set = vec!["#jobs.#job.#st = :pending", APPEND_ATTEMPT, "updated_at = :now"];
-        let mut update = self
+        let update = self
             .update_running_job(id, sequencer, job, attempt)?
-            .expression_attribute_values(":pending", s("pending"));
-        if let Some(error) = error {
-            set.push("#jobs.#job.#error = :error");
-            update = update
-                .expression_attribute_names("#error", "error")
-                .expression_attribute_values(":error", value("dynamodb:UpdateItem", error)?);
-        }
-        if sent_to_worker {
-            set.push("#jobs.#job.sent_to_worker = :true");
-            update = update.expression_attribute_values(":true", AttributeValue::Bool(true));
-        }
-        let update =
-            update.update_expression(format!("SET {} REMOVE #jobs.#job.lease_until", set.join(", ")));
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":error", value("dynamodb:UpdateItem", failure)?)
+            .update_expression(format!(
+                "SET #jobs.#job.#st = :pending, #jobs.#job.#error = :error, {APPEND_ATTEMPT}, updated_at = :now \
+                 REMOVE #jobs.#job.lease_until"
+            ));
+        self.conditional("dynamodb:UpdateItem", update).await.map(drop)
+    }
+
+    async fn hand_job_to_worker(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        attempt: &Attempt,
+    ) -> Result<(), PortError> {
+        let update = self
+            .update_running_job(id, sequencer, job, attempt)?
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .update_expression(format!(
+                "SET #jobs.#job.#st = :pending, #jobs.#job.sent_to_worker = :true, {APPEND_ATTEMPT}, \
+                 updated_at = :now REMOVE #jobs.#job.lease_until"
+            ));
         self.conditional("dynamodb:UpdateItem", update).await.map(drop)
     }
 
@@ -470,42 +521,10 @@ impl AssetRepository for DynamoAssetRepository {
             None => Ok(None),
         }
     }
+}
 
-    async fn complete(
-        &self,
-        id: &AssetId,
-        sequencer: &Sequencer,
-        status: AssetStatus,
-        error: Option<&Failure>,
-        cost: &Cost,
-        now: Timestamp,
-    ) -> Result<bool, PortError> {
-        let mut update = self
-            .update(id)
-            .expression_attribute_values(":cost", value("dynamodb:UpdateItem", cost)?)
-            .condition_expression(
-                "#source.#seq = :seq AND #status <> :deleted AND \
-                 (attribute_not_exists(completed_sequencer) OR completed_sequencer <> :seq)",
-            )
-            .expression_attribute_values(":seq", s(sequencer.as_str()))
-            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
-            .expression_attribute_values(":final", s(status.as_str()))
-            .expression_attribute_values(":now", s(now.to_string()));
-        let expression = match error {
-            Some(error) => {
-                update = update.expression_attribute_values(":error", value("dynamodb:UpdateItem", error)?);
-                "SET #status = :final, completed_sequencer = :seq, completed_at = :now, cost = :cost, \
-                 updated_at = :now, #error = :error"
-            }
-            None => {
-                "SET #status = :final, completed_sequencer = :seq, completed_at = :now, cost = :cost, \
-                 updated_at = :now REMOVE #error"
-            }
-        };
-        let update = update.expression_attribute_names("#error", "error").update_expression(expression);
-        Ok(self.conditional("dynamodb:UpdateItem", update).await?.is_some())
-    }
-
+#[async_trait]
+impl SplitJobs for DynamoAssetRepository {
     async fn start_parts(
         &self,
         id: &AssetId,
@@ -633,6 +652,47 @@ impl AssetRepository for DynamoAssetRepository {
             _ => Claim::Stale,
         })
     }
+}
+
+#[async_trait]
+impl Completions for DynamoAssetRepository {
+    async fn complete(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        status: AssetStatus,
+        error: Option<&Failure>,
+        cost: &Cost,
+        now: Timestamp,
+    ) -> Result<CompletionClaim, PortError> {
+        let mut update = self
+            .update(id)
+            .expression_attribute_values(":cost", value("dynamodb:UpdateItem", cost)?)
+            .condition_expression(
+                "#source.#seq = :seq AND #status <> :deleted AND \
+                 (attribute_not_exists(completed_sequencer) OR completed_sequencer <> :seq)",
+            )
+            .expression_attribute_values(":seq", s(sequencer.as_str()))
+            .expression_attribute_values(":deleted", s(AssetStatus::Deleted.as_str()))
+            .expression_attribute_values(":final", s(status.as_str()))
+            .expression_attribute_values(":now", s(now.to_string()));
+        let expression = match error {
+            Some(error) => {
+                update = update.expression_attribute_values(":error", value("dynamodb:UpdateItem", error)?);
+                "SET #status = :final, completed_sequencer = :seq, completed_at = :now, cost = :cost, \
+                 updated_at = :now, #error = :error"
+            }
+            None => {
+                "SET #status = :final, completed_sequencer = :seq, completed_at = :now, cost = :cost, \
+                 updated_at = :now REMOVE #error"
+            }
+        };
+        let update = update.expression_attribute_names("#error", "error").update_expression(expression);
+        Ok(match self.conditional("dynamodb:UpdateItem", update).await? {
+            Some(_) => CompletionClaim::Claimed,
+            None => CompletionClaim::Refused,
+        })
+    }
 
     async fn mark_published(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError> {
         let update = self
@@ -656,37 +716,5 @@ impl AssetRepository for DynamoAssetRepository {
             .condition_expression("completed_sequencer = :seq")
             .expression_attribute_values(":seq", s(sequencer.as_str()));
         self.conditional("dynamodb:UpdateItem", update).await.map(drop)
-    }
-
-    async fn list_by_status(&self, status: AssetStatus, limit: usize) -> Result<Vec<Asset>, PortError> {
-        let items =
-            Self::first_items(self.index_query(STATUS_INDEX, "status", status.as_str()), limit).await?;
-        items.into_iter().map(|item| asset_from("dynamodb:Query", item)).collect()
-    }
-
-    async fn list_stale(
-        &self,
-        status: AssetStatus,
-        updated_before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Asset>, PortError> {
-        let query = self
-            .index_query(STATUS_INDEX, "status", status.as_str())
-            .key_condition_expression("#k = :v AND updated_at < :before")
-            .expression_attribute_values(":before", s(updated_before.to_string()))
-            .scan_index_forward(true);
-        let items = Self::first_items(query, limit).await?;
-        items.into_iter().map(|item| asset_from("dynamodb:Query", item)).collect()
-    }
-
-    async fn find_by_sha256(&self, sha256: &str) -> Result<Vec<AssetId>, PortError> {
-        let items = Self::first_items(self.index_query(SHA256_INDEX, "sha256", sha256), 1000).await?;
-        Ok(items
-            .into_iter()
-            .filter_map(|item| match item.get("id") {
-                Some(AttributeValue::S(id)) => AssetId::parse(id),
-                _ => None,
-            })
-            .collect())
     }
 }

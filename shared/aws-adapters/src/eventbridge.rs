@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use pipeline::ports::{AssetEvent, EVENT_SOURCE, EventPublisher};
+use pipeline::messages::{AssetEvent, EVENT_SOURCE};
+use pipeline::ports::EventPublisher;
 use pipeline::{PortError, PortErrorKind};
 
 use crate::classify::port_error;

@@ -23,7 +23,7 @@ use media_core::OutputFormat;
 use media_core::geometry::fit_within;
 use pipeline::job_support::blocking;
 use pipeline::moderation::{Classifier, ModerationLabel, ModerationModel, ModerationProvider};
-use pipeline::{Failure, JobError, PortErrorKind};
+use pipeline::{ErrorCode, Failure, JobError, PortErrorKind};
 
 use crate::classify::port_error;
 
@@ -32,7 +32,7 @@ const OPERATION: &str = "rekognition:DetectModerationLabels";
 
 /// The code of a picture Rekognition refuses (bad format, too large, invalid parameter): the
 /// input's fault, recorded on the asset and not retried.
-const REFUSED: &str = "moderation-refused";
+const REFUSED: ErrorCode = ErrorCode::MODERATION_REFUSED;
 
 /// Rekognition's limit for `Image.Bytes`, before base64 (the SDK encodes).
 const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
@@ -414,7 +414,7 @@ mod tests {
                 .expect_err("refused");
             assert!(matches!(error, JobError::Permanent(_)), "{code}: {error:?}");
             assert!(!error.is_retryable(), "{code}");
-            assert_eq!(error.code(), "moderation-refused", "{code}");
+            assert_eq!(error.code(), ErrorCode::MODERATION_REFUSED, "{code}");
             let failure = error.to_failure();
             assert!(
                 failure.message.contains("Request has invalid image format"),
@@ -428,15 +428,15 @@ mod tests {
     #[tokio::test]
     async fn throttling_and_server_errors_are_retried_and_access_denied_is_rejected() {
         let cases = [
-            ("ThrottlingException", 400, PortErrorKind::Unavailable, "service-unavailable"),
+            ("ThrottlingException", 400, PortErrorKind::Unavailable, ErrorCode::SERVICE_UNAVAILABLE),
             (
                 "ProvisionedThroughputExceededException",
                 400,
                 PortErrorKind::Unavailable,
-                "service-unavailable",
+                ErrorCode::SERVICE_UNAVAILABLE,
             ),
-            ("InternalServerError", 500, PortErrorKind::Unavailable, "service-unavailable"),
-            ("AccessDeniedException", 400, PortErrorKind::Rejected, "access-denied"),
+            ("InternalServerError", 500, PortErrorKind::Unavailable, ErrorCode::SERVICE_UNAVAILABLE),
+            ("AccessDeniedException", 400, PortErrorKind::Rejected, ErrorCode::ACCESS_DENIED),
         ];
         for (code, status, kind, job_code) in cases {
             let sent = Arc::default();
@@ -494,7 +494,7 @@ mod tests {
             );
         }
         let empty = jpeg_for_rekognition(RgbImage::new(0, 0)).expect_err("empty");
-        assert_eq!(empty.code(), "moderation-refused");
+        assert_eq!(empty.code(), ErrorCode::MODERATION_REFUSED);
     }
 
     fn noise(side: u32) -> RgbImage {
@@ -533,7 +533,7 @@ mod tests {
         assert!((MIN_SIDE..800).contains(&width), "{width}");
         // Nothing fits: refused, not looped forever.
         let refused = jpeg_within(picture, 100).expect_err("too small a limit");
-        assert_eq!(refused.code(), "moderation-refused");
+        assert_eq!(refused.code(), ErrorCode::MODERATION_REFUSED);
     }
 
     #[test]

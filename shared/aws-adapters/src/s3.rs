@@ -85,7 +85,7 @@ impl S3ObjectStore {
         path: &Path,
     ) -> Result<(), PortError> {
         let io_error = |error: std::io::Error| {
-            PortError::new("s3:UploadPart", PortErrorKind::Rejected, error.to_string())
+            PortError::new("s3:UploadPart", PortErrorKind::LocalIo, error.to_string())
         };
         let mut file = tokio::fs::File::open(path).await.map_err(io_error)?;
         let mut parts = Vec::new();
@@ -167,9 +167,8 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn download(&self, bucket: &str, key: &str, path: &Path) -> Result<u64, PortError> {
-        let io_error = |error: std::io::Error| {
-            PortError::new("s3:GetObject", PortErrorKind::Rejected, error.to_string())
-        };
+        let io_error =
+            |error: std::io::Error| PortError::new("s3:GetObject", PortErrorKind::LocalIo, error.to_string());
         let mut object = self
             .client
             .get_object()
@@ -203,14 +202,14 @@ impl ObjectStore for S3ObjectStore {
     ) -> Result<u64, PortError> {
         let size = tokio::fs::metadata(path)
             .await
-            .map_err(|error| PortError::new("s3:PutObject", PortErrorKind::Rejected, error.to_string()))?
+            .map_err(|error| PortError::new("s3:PutObject", PortErrorKind::LocalIo, error.to_string()))?
             .len();
         if size > PART_SIZE {
             self.upload_parts(bucket, key, path, content_type).await?;
         } else {
-            let body = ByteStream::from_path(path).await.map_err(|error| {
-                PortError::new("s3:PutObject", PortErrorKind::Rejected, error.to_string())
-            })?;
+            let body = ByteStream::from_path(path)
+                .await
+                .map_err(|error| PortError::new("s3:PutObject", PortErrorKind::LocalIo, error.to_string()))?;
             self.put_object(bucket, key, body, content_type).await?;
         }
         Ok(size)

@@ -11,7 +11,8 @@ use aws_sdk_sqs::types::{
     QueueAttributeName,
 };
 use pipeline::batch::Delivery;
-use pipeline::ports::{JobMessage, JobQueue, JobQueueName, MessageSource, ReceivedMessage};
+use pipeline::messages::JobMessage;
+use pipeline::ports::{JobQueue, JobQueueName, MessageSource, ReceivedMessage};
 use pipeline::{PortError, PortErrorKind};
 
 use crate::classify::port_error;

@@ -1,35 +1,17 @@
-//! Logging: `tracing` to stderr, set up by Lambda's advanced logging controls the way
-//! `lambda_runtime`'s default subscriber reads them: JSON when `AWS_LAMBDA_LOG_FORMAT=JSON` (the
-//! template sets `LogFormat: JSON`), the level from `AWS_LAMBDA_LOG_LEVEL`, then `RUST_LOG`
-//! (default `info`). Job metrics go in CloudWatch Embedded Metric Format to stdout, which Lambda's
-//! log capture turns into CloudWatch metrics (namespace `mediaflow`).
+//! Metrics: each attempt and each reconciler run in CloudWatch Embedded Metric Format on stdout,
+//! which Lambda's log capture turns into CloudWatch metrics (namespace `mediaflow`). Logging is
+//! set up by the `runtime` crate.
 
 use std::io::Write;
 
 use pipeline::ReconcileReport;
 use pipeline::ports::{JobMetrics, Metrics};
 use pipeline::time::Timestamp;
-use tracing_subscriber::EnvFilter;
-
-/// Installs the global subscriber, once per process. On Lambda it is `lambda_runtime`'s default
-/// one (no timestamps: Lambda stamps every line); off Lambda (worker mode) the same variables
-/// apply, with timestamps.
-pub fn init() {
-    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
-        lambda_runtime::tracing::init_default_subscriber_with_writer(std::io::stderr);
-        return;
-    }
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG"));
-    let filter =
-        EnvFilter::try_new(level.as_deref().unwrap_or("info")).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
-}
 
 /// [`Metrics`] as CloudWatch Embedded Metric Format lines on stdout: per job attempt `Processed`,
 /// `Failed`, `DurationMs`, `BytesIn`, `BytesOut` and `CostUsd`, by `Job` and by `Job` and `Outcome`
-/// (`ok` or the error code); per reconciler run its counts (`JobsRequeued`, `UploadsIngested`,
+/// (`ok`, `split`, `sent-to-worker` or the error code; only an error counts as `Failed`); per
+/// reconciler run its counts (`JobsRequeued`, `UploadsIngested`,
 /// ...).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EmfMetrics;
@@ -37,7 +19,7 @@ pub struct EmfMetrics;
 impl EmfMetrics {
     /// The EMF document of one job.
     pub fn document(metrics: &JobMetrics, timestamp_ms: u64) -> serde_json::Value {
-        let failed = u64::from(metrics.outcome != "ok");
+        let failed = u64::from(metrics.outcome.is_failure());
         serde_json::json!({
             "_aws": {
                 "Timestamp": timestamp_ms,
@@ -55,7 +37,7 @@ impl EmfMetrics {
                 }]
             },
             "Job": metrics.stage.as_str(),
-            "Outcome": metrics.outcome,
+            "Outcome": metrics.outcome.as_str(),
             "Processed": 1,
             "Failed": failed,
             "DurationMs": metrics.duration_ms,
@@ -112,13 +94,15 @@ fn emit(document: &serde_json::Value) {
 
 #[cfg(test)]
 mod tests {
+    use pipeline::usage::Outcome;
+
     use super::*;
 
     #[test]
     fn emf_documents_declare_every_metric_they_carry() {
         let metrics = JobMetrics {
             stage: pipeline::ports::Stage::Job(pipeline::JobKind::Thumbnail),
-            outcome: "corrupt-input".into(),
+            outcome: Outcome::Failed(pipeline::ErrorCode::CORRUPT_INPUT),
             duration_ms: 12,
             bytes_in: 1000,
             bytes_out: 0,
@@ -127,6 +111,10 @@ mod tests {
         let document = EmfMetrics::document(&metrics, 1_700_000_000_000);
         assert_eq!(document["Failed"], 1);
         assert_eq!(document["Outcome"], "corrupt-input");
+        for (outcome, failed) in [(Outcome::Split, 0), (Outcome::SentToWorker, 0), (Outcome::Ok, 0)] {
+            let document = EmfMetrics::document(&JobMetrics { outcome, ..metrics.clone() }, 0);
+            assert_eq!(document["Failed"], failed, "a {outcome} attempt is not a failure");
+        }
         let declared: Vec<&str> = document["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .expect("metrics declared at _aws.CloudWatchMetrics[0].Metrics, where CloudWatch reads them")

@@ -70,7 +70,7 @@ async fn fresh_table() -> Arc<DynamoAssetRepository> {
 /// upload's cost is computed from.
 #[tokio::test]
 async fn requests_count_in_the_attempts_ledger_with_the_units_dynamodb_reports() {
-    use pipeline::ports::AssetRepository as _;
+    use pipeline::ports::{AssetQueries as _, JobLeases as _};
     use pipeline::testing::MemoryPipeline;
     use pipeline::usage::Ledger;
 
@@ -83,12 +83,9 @@ async fn requests_count_in_the_attempts_ledger_with_the_units_dynamodb_reports()
             .expect("photo"),
     );
     let ledger = Ledger::default();
-    let body = pipeline::testing::s3_event_body("ObjectCreated:Put", "uploads", "a.jpg", "01");
+    let event = pipeline::testing::object_event("ObjectCreated:Put", "uploads", "a.jpg", "01");
     ledger
-        .scope(pipeline::handle_ingest_message(
-            &pipeline.services,
-            &pipeline::batch::Delivery::of(body.clone()),
-        ))
+        .scope(pipeline::handle_ingest_message(&pipeline.services, &pipeline::batch::Delivery::of(""), event))
         .await
         .expect("ingested");
     let id = pipeline::AssetId::for_object("uploads", "a.jpg");

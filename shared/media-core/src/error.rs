@@ -1,12 +1,13 @@
 //! The one error type of the media core, with stable codes that the pipeline stores and logs.
 
+use crate::codes::ErrorCode;
 use crate::format::MediaFormat;
 use crate::limits::LimitKind;
 
 /// Why the media core could not process an input.
 ///
-/// Every variant maps to a stable kebab-case [`code`](MediaError::code) that callers store (DynamoDB,
-/// JSON output) and match on; the `Display` text is for people and may change.
+/// Every variant maps to a stable [`ErrorCode`] that callers store (DynamoDB, JSON output) and
+/// match on; the `Display` text is for people and may change.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MediaError {
@@ -65,29 +66,23 @@ fn detail(format: &Option<MediaFormat>, reason: &str) -> String {
 }
 
 impl MediaError {
-    /// The stable, kebab-case code of this error (`unsupported-format`, `too-large`, ...).
-    pub fn code(&self) -> &'static str {
+    /// The stable code of this error (`unsupported-format`, `too-large`, ...).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            MediaError::UnsupportedFormat { .. } => "unsupported-format",
-            MediaError::CorruptInput { .. } => "corrupt-input",
-            MediaError::TruncatedInput { .. } => "truncated-input",
-            MediaError::TooLarge { .. } => "too-large",
-            MediaError::InvalidOptions(_) => "invalid-options",
-            MediaError::EncodeFailed { .. } => "encode-failed",
+            MediaError::UnsupportedFormat { .. } => ErrorCode::UNSUPPORTED_FORMAT,
+            MediaError::CorruptInput { .. } => ErrorCode::CORRUPT_INPUT,
+            MediaError::TruncatedInput { .. } => ErrorCode::TRUNCATED_INPUT,
+            MediaError::TooLarge { .. } => ErrorCode::TOO_LARGE,
+            MediaError::InvalidOptions(_) => ErrorCode::INVALID_OPTIONS,
+            MediaError::EncodeFailed { .. } => ErrorCode::ENCODE_FAILED,
         }
     }
 
-    /// Whether trying the same input again could succeed. Only encoder failures (resource problems on
-    /// our side) are worth a retry; everything about the input itself is permanent.
+    /// Whether trying the same input again could succeed: its code's retry class. Only encoder
+    /// failures (resource problems on our side) are worth a retry; everything about the input
+    /// itself is permanent.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            MediaError::UnsupportedFormat { .. }
-            | MediaError::CorruptInput { .. }
-            | MediaError::TruncatedInput { .. }
-            | MediaError::TooLarge { .. }
-            | MediaError::InvalidOptions(_) => false,
-            MediaError::EncodeFailed { .. } => true,
-        }
+        self.code().is_retryable()
     }
 
     /// One value of every variant, for the project's test that checks each code and retry class

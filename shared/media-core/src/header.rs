@@ -1,4 +1,9 @@
 //! Reading what an image claims about itself (size, colour, frames) without decoding its pixels.
+//!
+//! TIFF headers are read by [`crate::tiff_direct`], which also decodes the TIFFs the `image`
+//! crate refuses; it returns this module's [`ImageHeader`]. The two stay together on purpose: a
+//! TIFF's header and its direct decode must agree on which files `tiff_direct` takes, and a
+//! separate types module would only move the same two-way dependency.
 
 use std::borrow::Cow;
 use std::io::Cursor;

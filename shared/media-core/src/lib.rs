@@ -7,6 +7,7 @@
 //! Untrusted input is checked against [`Limits`] from its header before anything large is allocated,
 //! and every failure is a typed [`MediaError`] with a stable code.
 
+mod codes;
 mod decode;
 mod edit_history;
 mod encode;
@@ -27,6 +28,7 @@ mod resize;
 mod thumbnail;
 mod tiff_direct;
 
+pub use codes::ErrorCode;
 pub use encode::{OutputFormat, encode};
 pub use error::MediaError;
 pub use exif_fields::{ExifSummary, GpsPosition};

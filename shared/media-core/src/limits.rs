@@ -106,7 +106,7 @@ mod tests {
         assert!(matches!(err, MediaError::TooLarge { kind: LimitKind::PixelArea, .. }));
         let err = limits.check_dimensions(30_001, 1).expect_err("too wide");
         assert!(matches!(err, MediaError::TooLarge { kind: LimitKind::Width, .. }));
-        assert_eq!(err.code(), "too-large");
+        assert_eq!(err.code(), crate::ErrorCode::TOO_LARGE);
         assert!(limits.check_frames(10_001).is_err());
         assert!(limits.check_input_bytes(256 * 1024 * 1024 + 1).is_err());
     }

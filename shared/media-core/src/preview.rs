@@ -190,7 +190,8 @@ pub(crate) fn decode_embedded_preview(
                 failure = failure.or(Some(PreviewRejection::Undecodable { index, code: "decoded-size" }))
             }
             Err(error) => {
-                failure = failure.or(Some(PreviewRejection::Undecodable { index, code: error.code() }))
+                failure =
+                    failure.or(Some(PreviewRejection::Undecodable { index, code: error.code().as_str() }))
             }
         }
     }
@@ -256,7 +257,7 @@ fn check_preview<'a>(
         .filter(|&(start, _)| start > main_scan_start)
         .ok_or(PreviewRejection::NotFound { index })?;
     let header = read_header(bytes, MediaFormat::Jpeg, limits)
-        .map_err(|error| PreviewRejection::BadHeader { index, code: error.code() })?;
+        .map_err(|error| PreviewRejection::BadHeader { index, code: error.code().as_str() })?;
     let (width, height) = (header.width, header.height);
     if width < target.0 || height < target.1 {
         let (needed_width, needed_height) = target;

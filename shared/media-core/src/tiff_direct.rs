@@ -11,6 +11,9 @@
 //! - 8-bit CIE L\*a\*b\* (prepress scans; `vendor/tiff` reads CIELab's raw bytes), converted to sRGB;
 //! - JPEG-compressed YCbCr (TIFF 6 section 22, scanners and GDAL), which the `tiff` crate leaves
 //!   as YCbCr, converted as libjpeg would.
+//!
+//! `header` asks this module for TIFF headers and this module answers in `header`'s types: they
+//! decide together which TIFFs are decoded here (see `header`'s module notes).
 
 use std::io::Cursor;
 

@@ -2,9 +2,10 @@
 
 mod common;
 
+use media_core::ErrorCode;
 use media_core::{Limits, MediaError, ThumbnailOptions, process_image, read_metadata};
 
-fn error_code(bytes: &[u8]) -> &'static str {
+fn error_code(bytes: &[u8]) -> ErrorCode {
     match process_image(bytes, &ThumbnailOptions::default(), &Limits::default()) {
         Ok(_) => panic!("{} bytes were accepted", bytes.len()),
         Err(error) => error.code(),
@@ -71,9 +72,9 @@ fn gif_header_bomb() -> Vec<u8> {
 
 #[test]
 fn empty_and_random_bytes_are_unsupported() {
-    assert_eq!(error_code(b""), "unsupported-format");
+    assert_eq!(error_code(b""), ErrorCode::UNSUPPORTED_FORMAT);
     for seed in 1..20 {
-        assert_eq!(error_code(&noise(4096, seed)), "unsupported-format", "seed {seed}");
+        assert_eq!(error_code(&noise(4096, seed)), ErrorCode::UNSUPPORTED_FORMAT, "seed {seed}");
     }
 }
 
@@ -85,17 +86,17 @@ fn header_bombs_are_too_large_before_any_allocation() {
     }
     // Just over the default 100 MP pixel-area limit, with each side under the width/height limit.
     let error = read_metadata(&png_header_bomb(10_001, 10_000), &Limits::default()).expect_err("over 100 MP");
-    assert_eq!(error.code(), "too-large");
+    assert_eq!(error.code(), ErrorCode::TOO_LARGE);
 }
 
 #[test]
 fn configured_limits_apply() {
     let small = Limits { max_input_bytes: 10, ..Limits::default() };
     let error = read_metadata(&png_header_bomb(10, 10), &small).expect_err("input over 10 bytes");
-    assert_eq!(error.code(), "too-large");
+    assert_eq!(error.code(), ErrorCode::TOO_LARGE);
     let narrow = Limits { max_width: 9, ..Limits::default() };
     let error = read_metadata(&png_header_bomb(10, 10), &narrow).expect_err("wider than 9");
-    assert_eq!(error.code(), "too-large");
+    assert_eq!(error.code(), ErrorCode::TOO_LARGE);
 }
 
 #[test]
@@ -109,7 +110,7 @@ fn videos_and_heif_are_recognised_but_not_images() {
     ));
     let mut heic = vec![0, 0, 0, 24];
     heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
-    assert_eq!(error_code(&heic), "unsupported-format");
+    assert_eq!(error_code(&heic), ErrorCode::UNSUPPORTED_FORMAT);
 }
 
 #[test]
@@ -132,7 +133,8 @@ fn every_prefix_and_corruption_of_a_real_jpeg_and_png_fails_cleanly() {
                     panic!("{name} cut at {cut} of {} was accepted: {:?}", bytes.len(), processed.thumbnails)
                 }
                 Err(error) => assert!(
-                    ["truncated-input", "corrupt-input", "unsupported-format"].contains(&error.code()),
+                    [ErrorCode::TRUNCATED_INPUT, ErrorCode::CORRUPT_INPUT, ErrorCode::UNSUPPORTED_FORMAT]
+                        .contains(&error.code()),
                     "{name} cut at {cut}: {error:?}"
                 ),
             }
@@ -147,7 +149,10 @@ fn every_prefix_and_corruption_of_a_real_jpeg_and_png_fails_cleanly() {
         match process_image(&damaged, &ThumbnailOptions::default(), &Limits::default()) {
             Ok(processed) => assert!(!processed.thumbnails.is_empty(), "{name}: no thumbnails"),
             Err(error) => {
-                assert!(["corrupt-input", "truncated-input"].contains(&error.code()), "{name}: {error:?}");
+                assert!(
+                    [ErrorCode::CORRUPT_INPUT, ErrorCode::TRUNCATED_INPUT].contains(&error.code()),
+                    "{name}: {error:?}"
+                );
                 assert!(!error.to_string().contains("decoder panicked"), "{name}: {error}");
             }
         }
@@ -157,13 +162,13 @@ fn every_prefix_and_corruption_of_a_real_jpeg_and_png_fails_cleanly() {
 #[test]
 fn committed_bad_files_give_their_documented_codes() {
     let expectations = [
-        ("bad/empty.bin", "unsupported-format"),
-        ("bad/random.bin", "unsupported-format"),
-        ("bad/text-as.jpg", "unsupported-format"),
-        ("bad/pdf-as.png", "unsupported-format"),
-        ("bad/png-header-bomb.png", "too-large"),
-        ("bad/jpeg-header-bomb.jpg", "too-large"),
-        ("bad/gif-header-bomb.gif", "too-large"),
+        ("bad/empty.bin", ErrorCode::UNSUPPORTED_FORMAT),
+        ("bad/random.bin", ErrorCode::UNSUPPORTED_FORMAT),
+        ("bad/text-as.jpg", ErrorCode::UNSUPPORTED_FORMAT),
+        ("bad/pdf-as.png", ErrorCode::UNSUPPORTED_FORMAT),
+        ("bad/png-header-bomb.png", ErrorCode::TOO_LARGE),
+        ("bad/jpeg-header-bomb.jpg", ErrorCode::TOO_LARGE),
+        ("bad/gif-header-bomb.gif", ErrorCode::TOO_LARGE),
     ];
     for (name, code) in expectations {
         assert_eq!(error_code(&common::data(name)), code, "{name}");
@@ -173,7 +178,7 @@ fn committed_bad_files_give_their_documented_codes() {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         if name.starts_with("truncated-") {
             let code = error_code(&std::fs::read(&path).expect("read"));
-            assert!(["truncated-input", "corrupt-input"].contains(&code), "{name}: {code}");
+            assert!([ErrorCode::TRUNCATED_INPUT, ErrorCode::CORRUPT_INPUT].contains(&code), "{name}: {code}");
         }
     }
 }

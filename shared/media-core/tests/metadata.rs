@@ -3,6 +3,7 @@
 mod common;
 
 use common::data;
+use media_core::ErrorCode;
 use media_core::{ColorModel, Limits, MediaFormat, read_metadata, sha256_hex};
 
 fn metadata(name: &str) -> media_core::ImageMetadata {
@@ -137,6 +138,6 @@ fn sniffing_recognises_every_container_from_its_bytes() {
     }
     for name in ["heic-photo.heic", "avif-photo.avif", "audio/mp3-id3.mp3", "audio/wav-pcm.wav"] {
         let error = read_metadata(&data(&format!("inputs/{name}")), &Limits::default()).expect_err(name);
-        assert_eq!(error.code(), "unsupported-format");
+        assert_eq!(error.code(), ErrorCode::UNSUPPORTED_FORMAT);
     }
 }

@@ -10,6 +10,7 @@ mod common;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use media_core::ErrorCode;
 use media_core::{Limits, ThumbnailOptions, process_image};
 
 static PANICS: AtomicUsize = AtomicUsize::new(0);
@@ -64,8 +65,13 @@ fn no_input_makes_a_decoder_panic() {
             runs += 1;
             if let Err(error) = process_image(&input, &options, &Limits::default()) {
                 assert!(
-                    ["unsupported-format", "corrupt-input", "truncated-input", "too-large"]
-                        .contains(&error.code()),
+                    [
+                        ErrorCode::UNSUPPORTED_FORMAT,
+                        ErrorCode::CORRUPT_INPUT,
+                        ErrorCode::TRUNCATED_INPUT,
+                        ErrorCode::TOO_LARGE
+                    ]
+                    .contains(&error.code()),
                     "{}: {error}",
                     path.display()
                 );

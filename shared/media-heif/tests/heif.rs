@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use image::{DynamicImage, RgbImage};
-use media_core::{ColorModel, ImageDecoders, Limits, LinkedDecoder, MediaFormat, ThumbnailOptions};
+use media_core::{
+    ColorModel, ErrorCode, ImageDecoders, Limits, LinkedDecoder, MediaFormat, ThumbnailOptions,
+};
 use media_heif::HeifDecoder;
 
 fn data(relative: &str) -> Vec<u8> {
@@ -147,11 +149,11 @@ fn thumbnails_are_made_from_heic() {
 fn broken_files_get_coded_errors() {
     let images = media_heif::image_decoders();
     for (name, codes) in [
-        ("truncated-heic-exif-gps.heic", &["truncated-input", "corrupt-input"][..]),
-        ("truncated-heic-header.heic", &["truncated-input", "corrupt-input"]),
+        ("truncated-heic-exif-gps.heic", &[ErrorCode::TRUNCATED_INPUT, ErrorCode::CORRUPT_INPUT][..]),
+        ("truncated-heic-header.heic", &[ErrorCode::TRUNCATED_INPUT, ErrorCode::CORRUPT_INPUT]),
         // Zeroed coded data: libde265 reads zero-length units and runs out of data.
-        ("corrupt-heic-mdat.heic", &["corrupt-input", "truncated-input"]),
-        ("truncated-avif-alpha.avif", &["truncated-input", "corrupt-input"]),
+        ("corrupt-heic-mdat.heic", &[ErrorCode::CORRUPT_INPUT, ErrorCode::TRUNCATED_INPUT]),
+        ("truncated-avif-alpha.avif", &[ErrorCode::TRUNCATED_INPUT, ErrorCode::CORRUPT_INPUT]),
     ] {
         let error = images
             .process_image(
@@ -171,14 +173,14 @@ fn limits_apply_before_decoding() {
     let error = media_heif::image_decoders()
         .process_image(&data("inputs/heif/heic-exif-gps.heic"), &ThumbnailOptions::default(), &small)
         .expect_err("over the pixel limit");
-    assert_eq!(error.code(), "too-large");
+    assert_eq!(error.code(), ErrorCode::TOO_LARGE);
 }
 
 #[test]
 fn without_the_linked_decoder_heif_is_unsupported() {
     let bytes = data("inputs/heif/heic-exif-gps.heic");
     let error = ImageDecoders::default().read_metadata(&bytes, &Limits::default()).expect_err("no libheif");
-    assert_eq!(error.code(), "unsupported-format");
+    assert_eq!(error.code(), ErrorCode::UNSUPPORTED_FORMAT);
     assert!(!ImageDecoders::default().decodes(MediaFormat::Heif));
     assert!(media_heif::image_decoders().decodes(MediaFormat::Avif));
 }
@@ -205,10 +207,13 @@ fn cut_and_damaged_heif_fail_with_codes() {
         for (i, variant) in variants.iter().enumerate() {
             if let Err(error) = images.process_image(variant, &options, &Limits::default()) {
                 let code = error.code();
-                assert!(
-                    ["corrupt-input", "truncated-input", "unsupported-format", "too-large"].contains(&code),
-                    "{name} variant {i}: {error}"
-                );
+                let expected = [
+                    ErrorCode::CORRUPT_INPUT,
+                    ErrorCode::TRUNCATED_INPUT,
+                    ErrorCode::UNSUPPORTED_FORMAT,
+                    ErrorCode::TOO_LARGE,
+                ];
+                assert!(expected.contains(&code), "{name} variant {i}: {error}");
                 assert!(!error.to_string().contains("panicked"), "{name} variant {i}: {error}");
             }
         }

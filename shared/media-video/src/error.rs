@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use media_core::ErrorCode;
+
 /// Which limit of [`VideoLimits`](crate::VideoLimits) an input broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -33,8 +35,8 @@ impl fmt::Display for VideoLimitKind {
 
 /// Why media-video could not probe, extract a poster from, or transcode an input.
 ///
-/// Every variant maps to a stable kebab-case [`code`](VideoError::code) that callers store
-/// (DynamoDB, JSON output) and match on; the `Display` text is for people and may change.
+/// Every variant maps to a stable [`ErrorCode`] that callers store (DynamoDB, JSON output) and
+/// match on; the `Display` text is for people and may change.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VideoError {
@@ -114,21 +116,21 @@ pub enum VideoError {
 }
 
 impl VideoError {
-    /// The stable, kebab-case code of this error (`unsupported-format`, `too-large`, ...).
-    pub fn code(&self) -> &'static str {
+    /// The stable code of this error (`unsupported-format`, `too-large`, ...).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            VideoError::UnsupportedFormat { .. } => "unsupported-format",
-            VideoError::UnsupportedCodec { .. } => "unsupported-codec",
-            VideoError::CorruptInput { .. } => "corrupt-input",
-            VideoError::TruncatedInput { .. } => "truncated-input",
-            VideoError::TooLarge { .. } => "too-large",
-            VideoError::NoVideoStream => "no-video-stream",
-            VideoError::NoMediaStream => "no-media-stream",
-            VideoError::DeadlineExceeded { .. } => "deadline-exceeded",
-            VideoError::InvalidOptions(_) => "invalid-options",
+            VideoError::UnsupportedFormat { .. } => ErrorCode::UNSUPPORTED_FORMAT,
+            VideoError::UnsupportedCodec { .. } => ErrorCode::UNSUPPORTED_CODEC,
+            VideoError::CorruptInput { .. } => ErrorCode::CORRUPT_INPUT,
+            VideoError::TruncatedInput { .. } => ErrorCode::TRUNCATED_INPUT,
+            VideoError::TooLarge { .. } => ErrorCode::TOO_LARGE,
+            VideoError::NoVideoStream => ErrorCode::NO_VIDEO_STREAM,
+            VideoError::NoMediaStream => ErrorCode::NO_MEDIA_STREAM,
+            VideoError::DeadlineExceeded { .. } => ErrorCode::DEADLINE_EXCEEDED,
+            VideoError::InvalidOptions(_) => ErrorCode::INVALID_OPTIONS,
             VideoError::Thumbnail(error) => error.code(),
-            VideoError::EncodeFailed { .. } => "encode-failed",
-            VideoError::Io { .. } => "io-error",
+            VideoError::EncodeFailed { .. } => ErrorCode::ENCODE_FAILED,
+            VideoError::Io { .. } => ErrorCode::IO_ERROR,
         }
     }
 
@@ -170,24 +172,13 @@ impl VideoError {
         all
     }
 
-    /// Whether trying the same job again could succeed. Everything about the input itself is
-    /// permanent. A passed deadline is not retryable as-is either: the same job on the same worker
-    /// would hit it again, so the pipeline should hand it to a longer-running worker instead.
-    /// Encoder, muxer and file-system failures (resources on our side) are worth a retry.
+    /// Whether trying the same job again could succeed: its code's retry class. Everything about
+    /// the input itself is permanent. A passed deadline is not retryable as-is either: the same
+    /// job on the same worker would hit it again, so the pipeline hands it to a longer-running
+    /// worker instead. Encoder, muxer and file-system failures (resources on our side) are worth a
+    /// retry.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            VideoError::UnsupportedFormat { .. }
-            | VideoError::UnsupportedCodec { .. }
-            | VideoError::CorruptInput { .. }
-            | VideoError::TruncatedInput { .. }
-            | VideoError::TooLarge { .. }
-            | VideoError::NoVideoStream
-            | VideoError::NoMediaStream
-            | VideoError::DeadlineExceeded { .. }
-            | VideoError::InvalidOptions(_) => false,
-            VideoError::Thumbnail(error) => error.is_retryable(),
-            VideoError::EncodeFailed { .. } | VideoError::Io { .. } => true,
-        }
+        self.code().is_retryable()
     }
 
     /// An [`Io`](VideoError::Io) error on `path`.
@@ -208,18 +199,18 @@ mod tests {
     #[test]
     fn codes_are_stable_kebab_case_and_bad_media_is_permanent() {
         let cases = [
-            (VideoError::UnsupportedFormat { reason: "x".into() }, "unsupported-format", false),
-            (VideoError::CorruptInput { reason: "x".into() }, "corrupt-input", false),
-            (VideoError::TruncatedInput { reason: "x".into() }, "truncated-input", false),
+            (VideoError::UnsupportedFormat { reason: "x".into() }, ErrorCode::UNSUPPORTED_FORMAT, false),
+            (VideoError::CorruptInput { reason: "x".into() }, ErrorCode::CORRUPT_INPUT, false),
+            (VideoError::TruncatedInput { reason: "x".into() }, ErrorCode::TRUNCATED_INPUT, false),
             (
                 VideoError::TooLarge { kind: VideoLimitKind::Width, actual: 9000, limit: 8192 },
-                "too-large",
+                ErrorCode::TOO_LARGE,
                 false,
             ),
-            (VideoError::NoVideoStream, "no-video-stream", false),
-            (VideoError::DeadlineExceeded { stage: "encoding" }, "deadline-exceeded", false),
-            (VideoError::encode("opening libx264", "ENOMEM"), "encode-failed", true),
-            (VideoError::io("/tmp/x", std::io::Error::other("disk full")), "io-error", true),
+            (VideoError::NoVideoStream, ErrorCode::NO_VIDEO_STREAM, false),
+            (VideoError::DeadlineExceeded { stage: "encoding" }, ErrorCode::DEADLINE_EXCEEDED, false),
+            (VideoError::encode("opening libx264", "ENOMEM"), ErrorCode::ENCODE_FAILED, true),
+            (VideoError::io("/tmp/x", std::io::Error::other("disk full")), ErrorCode::IO_ERROR, true),
         ];
         for (error, code, retryable) in cases {
             assert_eq!(error.code(), code, "{error}");

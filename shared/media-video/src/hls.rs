@@ -251,6 +251,8 @@ pub(crate) fn vod_media_playlist(entries: &[PlaylistEntry]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use media_core::ErrorCode;
+
     use super::*;
 
     #[test]
@@ -298,7 +300,7 @@ mod tests {
         std::fs::remove_file(directory.path().join("720p_00001.m4s")).expect("remove");
         assert_eq!(
             measure_bit_rates(&directory.path().join("720p.m3u8")).expect_err("fails").code(),
-            "io-error"
+            ErrorCode::IO_ERROR
         );
     }
 

@@ -219,6 +219,8 @@ mod libc_errno {
 
 #[cfg(test)]
 mod tests {
+    use media_core::ErrorCode;
+
     use super::*;
     use crate::{RangeReader, ReadCacheOptions};
     use std::ffi::{CStr, CString};
@@ -276,9 +278,9 @@ mod tests {
     fn a_short_read_of_a_readable_file_is_truncation_not_a_retryable_io_error() {
         let cut = file_with(b"fLaC\0\0\0\x22\x12\0");
         let error = read_error(&cut.path().into(), Some(MediaFormat::Flac));
-        assert_eq!((error.code(), error.is_retryable()), ("truncated-input", false), "{error}");
+        assert_eq!((error.code(), error.is_retryable()), (ErrorCode::TRUNCATED_INPUT, false), "{error}");
         let missing = read_error(&Path::new("/nonexistent/cut.flac").into(), None);
-        assert_eq!((missing.code(), missing.is_retryable()), ("io-error", true));
+        assert_eq!((missing.code(), missing.is_retryable()), (ErrorCode::IO_ERROR, true));
     }
 
     #[test]
@@ -286,12 +288,15 @@ mod tests {
         let empty = file_with(b"");
         assert_eq!(
             inspect(&empty.path().into()).map(|_| ()).expect_err("fails").code(),
-            "unsupported-format"
+            ErrorCode::UNSUPPORTED_FORMAT
         );
         let png = file_with(b"\x89PNG\r\n\x1A\n\0\0\0\rIHDR");
-        assert_eq!(inspect(&png.path().into()).map(|_| ()).expect_err("fails").code(), "unsupported-format");
+        assert_eq!(
+            inspect(&png.path().into()).map(|_| ()).expect_err("fails").code(),
+            ErrorCode::UNSUPPORTED_FORMAT
+        );
         let missing = inspect(&Path::new("/nonexistent/clip.mp4").into()).map(|_| ()).expect_err("fails");
-        assert_eq!(missing.code(), "io-error");
+        assert_eq!(missing.code(), ErrorCode::IO_ERROR);
     }
 
     #[test]
@@ -348,6 +353,6 @@ mod tests {
         let ranged = VideoSource::ranged_with_cache("fragmented.mp4", InMemory(bytes), small_blocks);
         assert!(iso_bmff_truncation(&ranged).is_some_and(|reason| reason.contains("mdat")));
         let error = read_error(&ranged, Some(MediaFormat::Mp4));
-        assert_eq!(error.code(), "truncated-input");
+        assert_eq!(error.code(), ErrorCode::TRUNCATED_INPUT);
     }
 }

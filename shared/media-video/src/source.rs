@@ -605,6 +605,8 @@ fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
+    use media_core::ErrorCode;
+
     use super::*;
     use proptest::prelude::*;
 
@@ -739,7 +741,7 @@ mod tests {
             access.read_small_at(0, &mut [0u8; 3]).map_err(|error| source.io_error(error))
         });
         let error = outcome.expect_err("the panic is an error");
-        assert_eq!((error.code(), error.is_retryable()), ("io-error", true));
+        assert_eq!((error.code(), error.is_retryable()), (ErrorCode::IO_ERROR, true));
         assert_eq!(source.stats(), Some(SourceStats { bytes_read: 0, requests: 2 }));
     }
 
@@ -760,6 +762,6 @@ mod tests {
             let mut buffer = [0u8; 10];
             Ok(access.read_at(0, &mut buffer).unwrap_or(0))
         });
-        assert_eq!(outcome.map_err(|error| error.code()), Err("io-error"));
+        assert_eq!(outcome.map_err(|error| error.code()), Err(ErrorCode::IO_ERROR));
     }
 }

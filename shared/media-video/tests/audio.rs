@@ -8,6 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
+use media_core::ErrorCode;
 use media_video::{Container, Probe, TranscodeOptions, VideoLimits, probe, transcode};
 
 fn probe_audio(name: &str) -> Probe {
@@ -142,7 +143,7 @@ fn an_audio_file_has_no_poster() {
     let error = media_video::extract_poster(&input, &source, &media_core::ThumbnailOptions::default())
         .map(|_| ())
         .expect_err("no picture");
-    assert_eq!(error.code(), "no-video-stream");
+    assert_eq!(error.code(), ErrorCode::NO_VIDEO_STREAM);
 }
 
 /// Writes `bytes` to `name` in `dir`.
@@ -174,12 +175,14 @@ fn broken_audio_files_are_typed_errors() {
                 let options = TranscodeOptions::new(dir.path().join("out"), dir.path());
                 let error = transcode(&path, &probe, &options, &mut |_| {}).expect_err(name);
                 assert!(
-                    ["corrupt-input", "truncated-input", "unsupported-codec"].contains(&error.code()),
+                    [ErrorCode::CORRUPT_INPUT, ErrorCode::TRUNCATED_INPUT, ErrorCode::UNSUPPORTED_CODEC]
+                        .contains(&error.code()),
                     "{name}: {error:?}"
                 );
             }
             Err(error) => assert!(
-                ["corrupt-input", "truncated-input", "unsupported-format"].contains(&error.code()),
+                [ErrorCode::CORRUPT_INPUT, ErrorCode::TRUNCATED_INPUT, ErrorCode::UNSUPPORTED_FORMAT]
+                    .contains(&error.code()),
                 "{name}: {error:?}"
             ),
         }
@@ -189,8 +192,11 @@ fn broken_audio_files_are_typed_errors() {
     // downloads, without an extension for FFmpeg to go by.)
     let cut = write(dir.path(), "mediaflow-source-cut", &flac[..30]);
     let error = probe(&cut, &VideoLimits::default()).map(|_| ()).expect_err("cut");
-    assert_eq!((error.code(), error.is_retryable()), ("truncated-input", false), "{error}");
+    assert_eq!((error.code(), error.is_retryable()), (ErrorCode::TRUNCATED_INPUT, false), "{error}");
     // An M4A cut before its index (ffmpeg writes `moov` last unless asked for faststart).
     let cut = write(dir.path(), "cut.m4a", &m4a[..3_000]);
-    assert_eq!(probe(&cut, &VideoLimits::default()).map(|_| ()).expect_err("cut").code(), "truncated-input");
+    assert_eq!(
+        probe(&cut, &VideoLimits::default()).map(|_| ()).expect_err("cut").code(),
+        ErrorCode::TRUNCATED_INPUT
+    );
 }

@@ -5,6 +5,7 @@ mod common;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use media_core::ErrorCode;
 use media_video::VideoLimits;
 
 /// A `tracing` writer that keeps everything in memory.
@@ -37,7 +38,7 @@ fn ffmpeg_errors_are_tracing_events_with_their_component() {
     let dir = common::temp_dir();
     let cut = common::truncated_copy(&common::clip("bigbuckbunny.mp4"), dir.path(), 200_000);
     let error = media_video::probe(&cut, &VideoLimits::default()).expect_err("fails");
-    assert_eq!(error.code(), "truncated-input");
+    assert_eq!(error.code(), ErrorCode::TRUNCATED_INPUT);
 
     let log = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("UTF-8");
     let line = log

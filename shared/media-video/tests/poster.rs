@@ -3,6 +3,7 @@
 mod common;
 
 use common::{clip, is_blue, is_red, pixel};
+use media_core::ErrorCode;
 use media_core::{OutputFormat, ThumbnailOptions};
 use media_video::{Poster, VideoLimits, extract_poster, probe};
 
@@ -90,16 +91,19 @@ fn audio_has_no_poster_and_bad_options_are_refused() {
     let path = clip("audio-only.m4a");
     let probe = probe(&path, &VideoLimits::default()).expect("probe");
     let error = extract_poster(&path, &probe, &ThumbnailOptions::default()).expect_err("fails");
-    assert_eq!((error.code(), error.is_retryable()), ("no-video-stream", false));
+    assert_eq!((error.code(), error.is_retryable()), (ErrorCode::NO_VIDEO_STREAM, false));
 
     let path = clip("rotated-portrait.mov");
     let probe = media_video::probe(&path, &VideoLimits::default()).expect("probe");
     let options = ThumbnailOptions { sizes: vec![0], ..ThumbnailOptions::default() };
-    assert_eq!(extract_poster(&path, &probe, &options).expect_err("fails").code(), "invalid-options");
+    assert_eq!(
+        extract_poster(&path, &probe, &options).expect_err("fails").code(),
+        ErrorCode::INVALID_OPTIONS
+    );
     // A probe of another file is refused rather than trusted.
     let other = clip("no-audio.webm");
     assert_eq!(
         extract_poster(&other, &probe, &ThumbnailOptions::default()).expect_err("fails").code(),
-        "invalid-options"
+        ErrorCode::INVALID_OPTIONS
     );
 }

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{clip, temp_dir, truncated_copy};
+use media_core::ErrorCode;
 use media_video::{Container, DynamicRange, VideoError, VideoLimitKind, VideoLimits, probe};
 
 fn probe_clip(name: &str) -> media_video::Probe {
@@ -138,12 +139,12 @@ fn truncated_files_are_typed_errors() {
     let dir = temp_dir();
     // Big Buck Bunny keeps its index (moov) at the end: cut anywhere, the index is gone.
     let cut = truncated_copy(&clip("bigbuckbunny.mp4"), dir.path(), 600_000);
-    assert_eq!(probe_error(&cut).code(), "truncated-input");
+    assert_eq!(probe_error(&cut).code(), ErrorCode::TRUNCATED_INPUT);
     // The QuickTime clip has its index first: cut in the media data, the header still reads.
     let cut = truncated_copy(&clip("rotated-portrait.mov"), dir.path(), 9_000);
-    assert_eq!(probe_error(&cut).code(), "truncated-input");
+    assert_eq!(probe_error(&cut).code(), ErrorCode::TRUNCATED_INPUT);
     let cut = truncated_copy(&clip("bigbuckbunny.mp4"), dir.path(), 20);
-    assert_eq!(probe_error(&cut).code(), "truncated-input");
+    assert_eq!(probe_error(&cut).code(), ErrorCode::TRUNCATED_INPUT);
 }
 
 #[test]
@@ -155,20 +156,23 @@ fn garbage_images_and_missing_files_are_typed_errors() {
         path
     };
     let noise: Vec<u8> = (0u32..50_000).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-    assert_eq!(probe_error(&write("noise.mp4", &noise)).code(), "unsupported-format");
-    assert_eq!(probe_error(&write("empty.mp4", b"")).code(), "unsupported-format");
-    assert_eq!(probe_error(&write("text.mov", b"hello, this is not a video\n")).code(), "unsupported-format");
+    assert_eq!(probe_error(&write("noise.mp4", &noise)).code(), ErrorCode::UNSUPPORTED_FORMAT);
+    assert_eq!(probe_error(&write("empty.mp4", b"")).code(), ErrorCode::UNSUPPORTED_FORMAT);
+    assert_eq!(
+        probe_error(&write("text.mov", b"hello, this is not a video\n")).code(),
+        ErrorCode::UNSUPPORTED_FORMAT
+    );
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde";
-    assert_eq!(probe_error(&write("image.mp4", png)).code(), "unsupported-format");
+    assert_eq!(probe_error(&write("image.mp4", png)).code(), ErrorCode::UNSUPPORTED_FORMAT);
     // An ISO header followed by noise: recognised, so corrupt rather than unsupported.
     let mut fake = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2".to_vec();
     fake.extend_from_slice(&(noise.len() as u32 + 8).to_be_bytes());
     fake.extend_from_slice(b"moov");
     fake.extend_from_slice(&noise);
-    assert_eq!(probe_error(&write("fake.mp4", &fake)).code(), "corrupt-input");
+    assert_eq!(probe_error(&write("fake.mp4", &fake)).code(), ErrorCode::CORRUPT_INPUT);
     // A playlist would make FFmpeg open other files: refused.
     let playlist = write("list.m3u8", b"#EXTM3U\n#EXTINF:1,\n/etc/passwd\n");
-    assert_eq!(probe_error(&playlist).code(), "unsupported-format");
+    assert_eq!(probe_error(&playlist).code(), ErrorCode::UNSUPPORTED_FORMAT);
     let missing = probe_error(&dir.path().join("missing.mp4"));
-    assert_eq!((missing.code(), missing.is_retryable()), ("io-error", true));
+    assert_eq!((missing.code(), missing.is_retryable()), (ErrorCode::IO_ERROR, true));
 }

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use common::*;
+use media_core::ErrorCode;
 use media_video::{
     Probe, Rung, SegmentOutputs, SegmentPlan, TranscodeOptions, TranscodeOutputs, VideoLimits, join_segments,
     plan_segments, probe, transcode, transcode_audio_track, transcode_segment,
@@ -373,20 +374,20 @@ fn bad_requests_are_typed_errors() {
     let path = clip("bigbuckbunny.mp4");
     let probe = probe(&path, &VideoLimits::default()).expect("probe");
     let code = |error: media_video::VideoError| error.code();
-    assert_eq!(plan_segments(&path, &probe, 0.0).map_err(code), Err("invalid-options"));
-    assert_eq!(plan_segments(&path, &probe, f64::NAN).map_err(code), Err("invalid-options"));
+    assert_eq!(plan_segments(&path, &probe, 0.0).map_err(code), Err(ErrorCode::INVALID_OPTIONS));
+    assert_eq!(plan_segments(&path, &probe, f64::NAN).map_err(code), Err(ErrorCode::INVALID_OPTIONS));
 
     let options = options(out.path(), work.path());
     assert_eq!(
         join_segments(out.path(), &probe, &[], None, &options).map_err(code).map(|_| ()),
-        Err("invalid-options")
+        Err(ErrorCode::INVALID_OPTIONS)
     );
     let plan = plan_segments(&path, &probe, 4.0).expect("plans").remove(0);
     let mut segment = transcode_segment(&path, &probe, &options, &plan, &mut |_| {}).expect("segment");
     segment.index = 1;
     assert_eq!(
         join_segments(out.path(), &probe, &[segment], None, &options).map_err(code).map(|_| ()),
-        Err("invalid-options")
+        Err(ErrorCode::INVALID_OPTIONS)
     );
     // A segment that ends before it starts (or is empty on the keyframe grid) is refused.
     let long = long_source();
@@ -399,13 +400,13 @@ fn bad_requests_are_typed_errors() {
     };
     assert_eq!(
         transcode_segment(long, &long_probe, &options, &backwards, &mut |_| {}).map_err(code).map(|_| ()),
-        Err("invalid-options")
+        Err(ErrorCode::INVALID_OPTIONS)
     );
 
     let silent = clip("no-audio.webm");
     let silent_probe = media_video::probe(&silent, &VideoLimits::default()).expect("probe");
     assert_eq!(
         transcode_audio_track(&silent, &silent_probe, &options, &mut |_| {}).map_err(code).map(|_| ()),
-        Err("invalid-options")
+        Err(ErrorCode::INVALID_OPTIONS)
     );
 }

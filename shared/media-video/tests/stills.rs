@@ -3,6 +3,7 @@
 mod common;
 
 use common::{clip, is_blue, is_red, pixel};
+use media_core::ErrorCode;
 use media_video::{VideoLimits, extract_stills, probe};
 
 fn stills_of(name: &str, count: usize, side: u32) -> Vec<media_video::Still> {
@@ -45,7 +46,7 @@ fn audio_only_and_zero_counts_are_refused_with_codes() {
     let path = clip("audio-only.m4a");
     let audio = probe(&path, &VideoLimits::default()).expect("probe");
     let error = extract_stills(&path, &audio, 5, 256).expect_err("no video");
-    assert_eq!(error.code(), "no-video-stream");
+    assert_eq!(error.code(), ErrorCode::NO_VIDEO_STREAM);
     let path = clip("sample.ts");
     let ts = probe(&path, &VideoLimits::default()).expect("probe");
     assert!(extract_stills(&path, &ts, 0, 256).is_err());

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
+use media_core::ErrorCode;
 use media_video::{
     HlsSegmentFormat, Rung, TranscodeOptions, TranscodeOutputs, VideoError, VideoLimits, probe, transcode,
 };
@@ -317,7 +318,7 @@ fn odd_file_and_folder_names_work() {
     // A `%` in the work folder would be read as a pattern by FFmpeg's HLS muxer: refused up front.
     let options = TranscodeOptions::new(odd.join("out"), &odd);
     let error = transcode(&input, &probe, &options, &mut |_| {}).map(|_| ()).expect_err("refused");
-    assert_eq!(error.code(), "invalid-options");
+    assert_eq!(error.code(), ErrorCode::INVALID_OPTIONS);
 }
 
 #[test]
@@ -325,7 +326,7 @@ fn a_passed_deadline_stops_cleanly_and_leaves_nothing() {
     // Already passed: refused before any work.
     let (out, work, result) =
         transcode_clip("bigbuckbunny.mp4", |options| options.deadline = Some(Instant::now()));
-    assert_eq!(result.map(|_| ()).expect_err("fails").code(), "deadline-exceeded");
+    assert_eq!(result.map(|_| ()).expect_err("fails").code(), ErrorCode::DEADLINE_EXCEEDED);
     assert!(files_in(out.path()).is_empty() && files_in(work.path()).is_empty());
     // Passing mid-way: stopped while encoding, partial outputs removed.
     let (out, work, result) = transcode_clip("bigbuckbunny.mp4", |options| {
@@ -348,7 +349,7 @@ fn truncated_and_corrupt_media_are_typed_errors() {
     let probe = probe(&cut, &VideoLimits::default()).expect("the header reads");
     let options = TranscodeOptions::new(dir.path().join("out"), dir.path());
     let error = transcode(&cut, &probe, &options, &mut |_| {}).map(|_| ()).expect_err("fails");
-    assert_eq!((error.code(), error.is_retryable()), ("truncated-input", false), "{error}");
+    assert_eq!((error.code(), error.is_retryable()), (ErrorCode::TRUNCATED_INPUT, false), "{error}");
     assert!(!dir.path().join("out/240p.mp4").exists());
 
     // The media data of Big Buck Bunny overwritten with zeros: nothing decodes.
@@ -358,7 +359,7 @@ fn truncated_and_corrupt_media_are_typed_errors() {
     std::fs::write(&zeroed, &bytes).expect("write");
     let probe = media_video::probe(&zeroed, &VideoLimits::default()).expect("the index reads");
     let error = transcode(&zeroed, &probe, &options, &mut |_| {}).map(|_| ()).expect_err("fails");
-    assert_eq!(error.code(), "corrupt-input", "{error}");
+    assert_eq!(error.code(), ErrorCode::CORRUPT_INPUT, "{error}");
 }
 
 #[test]
@@ -366,10 +367,10 @@ fn limits_and_bad_options_are_checked_before_decoding() {
     let (_out, _work, result) = transcode_clip("bigbuckbunny.mp4", |options| {
         options.limits = VideoLimits { max_duration_seconds: 2, ..VideoLimits::default() };
     });
-    assert_eq!(result.map(|_| ()).expect_err("fails").code(), "too-large");
+    assert_eq!(result.map(|_| ()).expect_err("fails").code(), ErrorCode::TOO_LARGE);
     let (_out, _work, result) = transcode_clip("bigbuckbunny.mp4", |options| options.crf = 60);
-    assert_eq!(result.map(|_| ()).expect_err("fails").code(), "invalid-options");
+    assert_eq!(result.map(|_| ()).expect_err("fails").code(), ErrorCode::INVALID_OPTIONS);
     let (_out, _work, result) =
         transcode_clip("bigbuckbunny.mp4", |options| options.work_dir = "/nonexistent/work".into());
-    assert_eq!(result.map(|_| ()).expect_err("fails").code(), "io-error");
+    assert_eq!(result.map(|_| ()).expect_err("fails").code(), ErrorCode::IO_ERROR);
 }

@@ -3,10 +3,11 @@
 //! (its probe and checksum) and the stills the moderate job classifies, behind `pipeline`'s
 //! [`VideoJobs`] port.
 //!
-//! This is a crate of its own so that FFmpeg is linked only where it is used: the transcode and
-//! metadata functions plug [`FfmpegVideoJobs`] into their services, while ingest and thumbnail
-//! never depend on this crate and carry no FFmpeg at all.
+//! This is a crate of its own so that FFmpeg is linked only where it is used: the transcode,
+//! metadata and moderate functions plug [`FfmpegVideoJobs`] into their services, while ingest,
+//! thumbnail and reconcile never depend on this crate and carry no FFmpeg at all.
 
+mod attempt_env;
 mod estimate;
 mod metadata;
 mod outputs;
@@ -21,8 +22,8 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use pipeline::job_support::{JobOutput, blocking, check_size};
+use pipeline::messages::{JobMessage, JobPart};
 use pipeline::model::Failure;
-use pipeline::ports::{JobMessage, JobPart};
 use pipeline::{JobError, Services, VideoJobs};
 
 pub use estimate::estimate_transcode_seconds;

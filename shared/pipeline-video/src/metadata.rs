@@ -7,8 +7,8 @@
 //! upload to fingerprint it would cost more than everything else the job does.
 
 use pipeline::job_support::{JobOutput, blocking, check_size};
-use pipeline::ports::JobMessage;
-use pipeline::{JobError, Services};
+use pipeline::messages::JobMessage;
+use pipeline::{ErrorCode, JobError, Services};
 use sha2::{Digest, Sha256};
 use tracing::info;
 
@@ -32,7 +32,7 @@ pub(crate) async fn run(
             info!(bytes_read = stats.bytes_read, requests = stats.requests, "probed by ranged reads");
         }
         serde_json::to_value(&probe)
-            .map_err(|error| JobError::Task(format!("the probe does not serialise: {error}")))
+            .map_err(|error| JobError::Internal(format!("the probe does not serialise: {error}")))
     })
     .await?;
     let sha256 = if message.size <= settings.checksum_max_bytes {
@@ -53,7 +53,7 @@ async fn streamed_sha256(services: &Services, message: &JobMessage) -> Result<St
         let chunk = services.objects.get_range(&message.bucket, &message.key, offset..end).await?;
         if chunk.len() as u64 != end - offset {
             return Err(JobError::Retryable(pipeline::Failure::new(
-                "not-found",
+                ErrorCode::NOT_FOUND,
                 format!("the object is shorter than the {} bytes it had at upload", message.size),
             )));
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use pipeline::Services;
-use pipeline::ports::JobMessage;
+use pipeline::messages::JobMessage;
 use pipeline::usage::Ledger;
 use tracing::Instrument;
 

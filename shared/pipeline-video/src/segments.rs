@@ -17,16 +17,16 @@ use std::time::{Instant, SystemTime};
 use futures::StreamExt;
 use media_video::{AudioTrackOutputs, Probe, SegmentOutputs, SegmentPlan, VideoError, VideoSource};
 use pipeline::job_support::{JobOutput, blocking};
+use pipeline::messages::{JobMessage, JobPart};
 use pipeline::model::Derivative;
-use pipeline::ports::{JobMessage, JobPart};
 use pipeline::{JobError, Services};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
+use crate::attempt_env::{output_folder, send_to_worker, time_left, transcode_options};
 use crate::outputs::{HlsUpload, upload_hls_files, upload_outputs, upload_posters};
 use crate::source::s3_source;
-use crate::transcode::{output_folder, send_to_worker, time_left, transcode_options};
 use crate::{VideoSettings, estimate_transcode_seconds, job_error};
 
 /// What the plan step leaves for the parts and the join.
@@ -107,7 +107,7 @@ pub(crate) async fn run_part(
     let (index, encoded) = match part {
         JobPart::Segment { index, .. } => {
             let segment = segments.into_iter().find(|segment| segment.index == *index).ok_or_else(|| {
-                JobError::Task(format!("segment {index} is not in the plan (planned again differently?)"))
+                JobError::Internal(format!("segment {index} is not in the plan (planned again differently?)"))
             })?;
             if let Some(left) = time_left {
                 let whole =
@@ -140,7 +140,7 @@ pub(crate) async fn run_part(
             .await?;
             (*index, encoded)
         }
-        JobPart::Join => return Err(JobError::Task("the join is not a part to encode".into())),
+        JobPart::Join => return Err(JobError::Internal("the join is not a part to encode".into())),
     };
     let description = match encoded {
         Ok(description) => description,
@@ -275,9 +275,10 @@ async fn put_json<T: Serialize>(services: &Services, key: &str, value: &T) -> Re
 
 async fn get_json<T: DeserializeOwned>(services: &Services, key: &str) -> Result<T, JobError> {
     let body = services.objects.get(&services.settings.derivatives_bucket, key).await?;
-    serde_json::from_slice(&body).map_err(|error| JobError::Task(format!("{key} does not parse: {error}")))
+    serde_json::from_slice(&body)
+        .map_err(|error| JobError::Internal(format!("{key} does not parse: {error}")))
 }
 
 fn json_error(error: serde_json::Error) -> JobError {
-    JobError::Task(format!("a part's description does not serialise: {error}"))
+    JobError::Internal(format!("a part's description does not serialise: {error}"))
 }

@@ -6,7 +6,8 @@ use std::io;
 use std::sync::Arc;
 
 use media_video::{RangeReader, ReadCacheOptions, VideoSource};
-use pipeline::ports::{JobMessage, ObjectStore};
+use pipeline::messages::JobMessage;
+use pipeline::ports::ObjectStore;
 use pipeline::usage::Ledger;
 use pipeline::{JobError, PortError, PortErrorKind, Services};
 use tokio::runtime::Handle;

@@ -9,14 +9,15 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
-use media_video::{Probe, TranscodeOptions, VideoError, VideoSource};
+use media_video::{Probe, VideoError, VideoSource};
 use pipeline::job_support::{JobOutput, blocking, check_size};
-use pipeline::ports::{JobMessage, JobQueueName};
+use pipeline::messages::JobMessage;
 use pipeline::{JobError, Services};
 use tracing::info;
 
+use crate::attempt_env::{output_folder, send_to_worker, time_left, transcode_options};
 use crate::outputs::{HlsUpload, upload_outputs};
 use crate::progress::spawn_progress_reporter;
 use crate::source::s3_source;
@@ -86,42 +87,4 @@ pub(crate) async fn run(
 pub(crate) async fn probe(source: &VideoSource, video: &VideoSettings) -> Result<Probe, JobError> {
     let (source, limits) = (source.clone(), video.limits);
     blocking(move || media_video::probe(&source, &limits).map_err(job_error)).await
-}
-
-/// The Lambda time left for the work itself, `None` in worker mode.
-pub(crate) fn time_left(services: &Services, deadline: Option<SystemTime>) -> Option<Duration> {
-    deadline.map(|deadline| {
-        deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            .saturating_sub(services.settings.deadline_margin)
-    })
-}
-
-/// Hands `message` (the job, or one of its segments) to the long-job queue for worker mode.
-pub(crate) async fn send_to_worker(services: &Services, message: &JobMessage) -> Result<JobOutput, JobError> {
-    services.queue.send(JobQueueName::TranscodeLong, message).await?;
-    Ok(JobOutput::SentToWorker)
-}
-
-/// A private folder for the outputs, removed when dropped.
-pub(crate) fn output_folder(services: &Services) -> Result<tempfile::TempDir, JobError> {
-    tempfile::Builder::new()
-        .prefix("mediaflow-out-")
-        .tempdir_in(&services.settings.work_dir)
-        .map_err(JobError::io("creating the output folder"))
-}
-
-/// The transcode options of the stack's settings, writing into `out_dir`.
-pub(crate) fn transcode_options(
-    video: &VideoSettings,
-    out_dir: &std::path::Path,
-    services: &Services,
-) -> TranscodeOptions {
-    let mut options = TranscodeOptions::new(out_dir, &services.settings.work_dir);
-    options.ladder = video.ladder.clone();
-    options.preset = video.preset;
-    options.hls = video.hls;
-    options.limits = video.limits;
-    options
 }

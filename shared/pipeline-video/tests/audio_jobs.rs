@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use media_core::MediaKind;
 use pipeline::batch::Delivery;
-use pipeline::testing::{MemoryPipeline, s3_event_body};
-use pipeline::{AssetStatus, DerivativeRole, JobKind, JobStatus, handle_ingest_message};
+use pipeline::testing::{MemoryPipeline, object_event};
+use pipeline::{AssetStatus, DerivativeRole, ErrorCode, JobKind, JobStatus, handle_ingest_message};
 use pipeline_video::{FfmpegVideoJobs, VideoSettings};
 
 const UPLOADS: &str = "uploads";
@@ -28,7 +28,8 @@ async fn upload_and_process(pipeline: &MemoryPipeline, key: &str, bytes: Vec<u8>
     pipeline.objects.insert(UPLOADS, key, bytes);
     handle_ingest_message(
         &pipeline.services,
-        &Delivery::of(s3_event_body("ObjectCreated:Put", UPLOADS, key, "01")),
+        &Delivery::of(""),
+        object_event("ObjectCreated:Put", UPLOADS, key, "01"),
     )
     .await
     .expect("ingest");
@@ -144,8 +145,8 @@ async fn a_truncated_flac_fails_with_a_code_and_is_not_retried() {
         let state = &asset.jobs[&job];
         assert_eq!(state.status, JobStatus::Failed, "{job}");
         assert_eq!(
-            state.error.as_ref().map(|error| error.code.as_str()),
-            Some("truncated-input"),
+            state.error.as_ref().map(|error| error.code),
+            Some(ErrorCode::TRUNCATED_INPUT),
             "{job}: {state:?}"
         );
     }

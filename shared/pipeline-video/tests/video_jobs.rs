@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use pipeline::batch::Delivery;
 use pipeline::ports::JobQueueName;
-use pipeline::testing::{MemoryPipeline, s3_event_body};
+use pipeline::testing::{MemoryPipeline, object_event};
 use pipeline::{AssetStatus, DerivativeRole, JobKind, JobStatus, handle_ingest_message, handle_job_message};
 use pipeline_video::{FfmpegVideoJobs, VideoSettings};
 
@@ -30,7 +30,8 @@ async fn a_video_gets_a_poster_renditions_hls_and_its_probe() {
     pipeline.objects.insert(UPLOADS, "clips/bunny.mp4", std::fs::read(clip()).expect("clip"));
     handle_ingest_message(
         &pipeline.services,
-        &Delivery::of(s3_event_body("ObjectCreated:Put", UPLOADS, "clips/bunny.mp4", "01")),
+        &Delivery::of(""),
+        object_event("ObjectCreated:Put", UPLOADS, "clips/bunny.mp4", "01"),
     )
     .await
     .expect("in");
@@ -68,7 +69,8 @@ async fn a_transcode_that_cannot_finish_before_the_deadline_goes_to_worker_mode(
     pipeline.objects.insert(UPLOADS, "long.mp4", std::fs::read(clip()).expect("clip"));
     handle_ingest_message(
         &pipeline.services,
-        &Delivery::of(s3_event_body("ObjectCreated:Put", UPLOADS, "long.mp4", "01")),
+        &Delivery::of(""),
+        object_event("ObjectCreated:Put", UPLOADS, "long.mp4", "01"),
     )
     .await
     .expect("in");
@@ -106,13 +108,14 @@ async fn a_video_is_moderated_on_stills_spread_over_the_clip_and_keeps_the_worst
     pipeline.objects.insert(UPLOADS, "bunny.mp4", std::fs::read(clip()).expect("clip"));
     handle_ingest_message(
         &pipeline.services,
-        &Delivery::of(s3_event_body("ObjectCreated:Put", UPLOADS, "bunny.mp4", "01")),
+        &Delivery::of(""),
+        object_event("ObjectCreated:Put", UPLOADS, "bunny.mp4", "01"),
     )
     .await
     .expect("ingest");
     let queued: Vec<JobKind> = pipeline.queue.drain().into_iter().map(|(_, m)| m.job).collect();
     assert_eq!(queued, [JobKind::Transcode, JobKind::Metadata, JobKind::Moderate]);
-    let message = pipeline::ports::JobMessage::for_job(&pipeline.assets.all()[0], JobKind::Moderate);
+    let message = pipeline::messages::JobMessage::for_job(&pipeline.assets.all()[0], JobKind::Moderate);
     let body = serde_json::to_string(&message).expect("serialises");
     handle_job_message(&pipeline.services, JobKind::Moderate, &Delivery::of(body), None)
         .await

@@ -79,11 +79,11 @@ where
             match run.await {
                 Ok(()) => None,
                 Err(failure) if failure.is_retryable() => {
-                    error!(error = %failure, code = failure.code(), "message failed; SQS will deliver it again");
+                    error!(error = %failure, code = %failure.code(), "message failed; SQS will deliver it again");
                     Some(Retry { message, not_before: failure.retry_at() })
                 }
                 Err(failure) => {
-                    error!(error = %failure, code = failure.code(), "message failed permanently");
+                    error!(error = %failure, code = %failure.code(), "message failed permanently");
                     None
                 }
             }
@@ -93,55 +93,12 @@ where
     futures::future::join_all(runs).await.into_iter().flatten().collect()
 }
 
-#[cfg(feature = "lambda-events")]
-mod lambda {
-    use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-
-    use super::{BatchMessage, Delivery, Retry};
-
-    /// The messages of a Lambda SQS event (records without an id or body are skipped: SQS always
-    /// sends both).
-    pub fn batch_messages(event: SqsEvent) -> Vec<BatchMessage> {
-        event
-            .records
-            .into_iter()
-            .filter_map(|record| {
-                let attributes = &record.attributes;
-                let delivery =
-                    Delivery::from_sqs(record.body?, |name| attributes.get(name).map(String::as_str));
-                Some(BatchMessage {
-                    id: record.message_id?,
-                    delivery,
-                    receipt: record.receipt_handle.unwrap_or_default(),
-                    queue_arn: record.event_source_arn.unwrap_or_default(),
-                })
-            })
-            .collect()
-    }
-
-    /// The partial batch response naming the messages to deliver again.
-    pub fn batch_response(retries: &[Retry]) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
-        response.batch_item_failures = retries
-            .iter()
-            .map(|retry| {
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = retry.message.id.clone();
-                failure
-            })
-            .collect();
-        response
-    }
-}
-
-#[cfg(feature = "lambda-events")]
-pub use lambda::{batch_messages, batch_response};
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::{PortError, PortErrorKind};
     use crate::model::Failure;
+    use media_core::ErrorCode;
 
     #[tokio::test]
     async fn only_retryable_failures_are_reported_with_when_to_retry_and_none_blocks_the_others() {
@@ -157,7 +114,7 @@ mod tests {
         let lease_end = Timestamp::from_millis(1_700_000_060_000);
         let failed = handle_batch(messages, |delivery| async move {
             match delivery.body.as_str() {
-                "poison" => Err(JobError::Permanent(Failure::new("corrupt-input", "bad bytes"))),
+                "poison" => Err(JobError::Permanent(Failure::new(ErrorCode::CORRUPT_INPUT, "bad bytes"))),
                 "throttled" => Err(PortError::new("s3:GetObject", PortErrorKind::Unavailable, "503").into()),
                 "busy" => Err(JobError::Busy { job: "a/thumbnail".into(), until: lease_end }),
                 _ => Ok(()),

@@ -6,7 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
-use crate::usage::{Attempt, LambdaBilling, Requests};
+pub use crate::usage::Cost;
+use crate::usage::{LambdaBilling, Requests};
 
 /// Prices in USD. The defaults are us-east-1's on-demand prices (Lambda and DynamoDB on-demand
 /// as of 2025, S3 Standard); [`Prices::from_lookup`] takes overrides from the environment.
@@ -139,40 +140,13 @@ impl Architecture {
     }
 }
 
-/// A cost in USD, by service.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Cost {
-    /// Lambda compute and invocations.
-    pub lambda_usd: f64,
-    /// S3 requests.
-    pub s3_usd: f64,
-    /// DynamoDB request units.
-    pub dynamodb_usd: f64,
-    /// The sum of the three.
-    pub total_usd: f64,
-}
-
-impl Cost {
-    /// The cost with these parts.
-    pub fn of(lambda_usd: f64, s3_usd: f64, dynamodb_usd: f64) -> Cost {
-        Cost { lambda_usd, s3_usd, dynamodb_usd, total_usd: lambda_usd + s3_usd + dynamodb_usd }
-    }
-
-    /// The sum of the recorded costs of `attempts`: what an upload cost, retries included.
-    pub fn sum<'a>(attempts: impl IntoIterator<Item = &'a Attempt>) -> Cost {
-        let (lambda, s3, dynamodb) = attempts.into_iter().fold((0.0, 0.0, 0.0), |(l, s, d), attempt| {
-            (l + attempt.cost.lambda_usd, s + attempt.cost.s3_usd, d + attempt.cost.dynamodb_usd)
-        });
-        Cost::of(lambda, s3, dynamodb)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::time::Timestamp;
+    use crate::usage::{Attempt, Outcome};
 
-    fn attempt(outcome: &str, billed_ms: u64, requests: Requests, prices: &Prices) -> Attempt {
+    fn attempt(outcome: Outcome, billed_ms: u64, requests: Requests, prices: &Prices) -> Attempt {
         let lambda = LambdaBilling { memory_mb: 1769, architecture: "arm64".into(), billed_ms };
         Attempt {
             ended_at: Timestamp::from_millis(billed_ms),
@@ -189,7 +163,12 @@ mod tests {
         let prices = Prices::default();
         // A thumbnail that failed once (throttled after a GET) and then succeeded: a HEAD and a
         // GET, three PUTs, one read unit, two write units and one failed conditional write.
-        let failed = attempt("throttled", 250, Requests { s3_read: 1, ..Requests::default() }, &prices);
+        let failed = attempt(
+            Outcome::Failed(media_core::ErrorCode::SERVICE_UNAVAILABLE),
+            250,
+            Requests { s3_read: 1, ..Requests::default() },
+            &prices,
+        );
         let requests = Requests {
             s3_read: 2,
             s3_write: 3,
@@ -200,7 +179,7 @@ mod tests {
             dynamodb_read_units: 1.0,
             dynamodb_write_units: 3.0,
         };
-        let done = attempt("ok", 1200, requests, &prices);
+        let done = attempt(Outcome::Ok, 1200, requests, &prices);
         let cost = Cost::sum([&failed, &done]);
 
         // By hand: 1769 MB = 1.727539 GB; arm64 at $0.0000133334 per GB-s; $0.0000002 a request.

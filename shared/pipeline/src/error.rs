@@ -1,11 +1,31 @@
 //! Error classification: what is retried (infrastructure) and what is recorded and acknowledged
-//! (bad media, unsupported formats, limits).
+//! (bad media, unsupported formats, limits), and the [`Failure`] a record keeps of it. The model
+//! and the moderation record name these types; nothing here names theirs.
 
 use std::error::Error as StdError;
 use std::time::Duration;
 
-use crate::model::Failure;
+use media_core::ErrorCode;
+use serde::{Deserialize, Serialize};
+
 use crate::time::Timestamp;
+
+/// A failure recorded against a job or an asset: a stable code (`corrupt-input`, `too-large`, ...)
+/// and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// Stable, machine-readable code.
+    pub code: ErrorCode,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with `code` and `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Failure {
+        Failure { code, message: message.into() }
+    }
+}
 
 /// The broad class of an adapter failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +37,9 @@ pub enum PortErrorKind {
     /// The service refused the request (permissions, validation): a configuration problem, retried
     /// so the message ends in the DLQ where it can be redriven after a fix (code `access-denied`).
     Rejected,
+    /// A local file the call streams from or to could not be read or written (temporary storage):
+    /// retried (code `io-error`).
+    LocalIo,
 }
 
 /// A failed call to S3, DynamoDB, SQS or EventBridge (or their in-memory stand-ins).
@@ -32,6 +55,18 @@ pub struct PortError {
     /// The SDK error, when there is one.
     #[source]
     pub source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl PortErrorKind {
+    /// The code a failure of this kind is recorded with.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            PortErrorKind::NotFound => ErrorCode::NOT_FOUND,
+            PortErrorKind::Unavailable => ErrorCode::SERVICE_UNAVAILABLE,
+            PortErrorKind::Rejected => ErrorCode::ACCESS_DENIED,
+            PortErrorKind::LocalIo => ErrorCode::IO_ERROR,
+        }
+    }
 }
 
 impl PortError {
@@ -86,9 +121,10 @@ pub enum JobError {
         /// When to deliver the message again.
         at: Timestamp,
     },
-    /// A blocking media task panicked or was cancelled.
-    #[error("media task failed: {0}")]
-    Task(String),
+    /// Something that is not the input's fault nor a service's: a blocking task cancelled, a
+    /// document that does not (de)serialise, a message that makes no sense for its queue.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl JobError {
@@ -98,18 +134,14 @@ impl JobError {
     }
 
     /// A stable code for logs and job records.
-    pub fn code(&self) -> &str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            JobError::Permanent(failure) | JobError::Retryable(failure) => &failure.code,
-            JobError::Port(error) => match error.kind {
-                PortErrorKind::NotFound => "not-found",
-                PortErrorKind::Unavailable => "service-unavailable",
-                PortErrorKind::Rejected => "access-denied",
-            },
-            JobError::Io { .. } => "io-error",
-            JobError::Busy { .. } => "job-busy",
+            JobError::Permanent(failure) | JobError::Retryable(failure) => failure.code,
+            JobError::Port(error) => error.kind.code(),
+            JobError::Io { .. } => ErrorCode::IO_ERROR,
+            JobError::Busy { .. } => ErrorCode::JOB_BUSY,
             JobError::RetryAt { error, .. } => error.code(),
-            JobError::Task(_) => "internal-error",
+            JobError::Internal(_) => ErrorCode::INTERNAL_ERROR,
         }
     }
 
@@ -165,11 +197,11 @@ mod tests {
             reason: "bad huffman table".into(),
         });
         assert!(!media.is_retryable());
-        assert_eq!(media.code(), "corrupt-input");
+        assert_eq!(media.code(), ErrorCode::CORRUPT_INPUT);
         let throttled =
             JobError::from(PortError::new("dynamodb:UpdateItem", PortErrorKind::Unavailable, "slow down"));
         assert!(throttled.is_retryable());
-        assert_eq!(throttled.to_failure().code, "service-unavailable");
+        assert_eq!(throttled.to_failure().code, ErrorCode::SERVICE_UNAVAILABLE);
         let busy = JobError::Busy { job: "a/thumbnail".into(), until: Timestamp::from_millis(5) };
         assert!(busy.is_retryable());
         assert_eq!(busy.retry_at(), Some(Timestamp::from_millis(5)));

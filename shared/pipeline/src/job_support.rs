@@ -2,12 +2,13 @@
 //! reading a source. Public because the video jobs live in their own crate
 //! (`pipeline-video`), so that functions which never see a video carry no FFmpeg.
 
+use media_core::ErrorCode;
 use tracing::Span;
 
 use crate::error::JobError;
+use crate::messages::JobMessage;
 use crate::model::{Derivative, Failure};
 use crate::moderation::Moderation;
-use crate::ports::JobMessage;
 
 /// What a job's attempt produced.
 #[derive(Debug)]
@@ -30,7 +31,7 @@ pub enum JobOutput {
     /// records them and sends one message each.
     Split {
         /// Every part, in order.
-        parts: Vec<crate::ports::JobPart>,
+        parts: Vec<crate::messages::JobPart>,
     },
 }
 
@@ -54,9 +55,9 @@ where
                 .map(|text| (*text).to_owned())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic without a message".into());
-            Err(JobError::Permanent(Failure::new("media-panic", message)))
+            Err(JobError::Permanent(Failure::new(ErrorCode::MEDIA_PANIC, message)))
         }
-        Err(error) => Err(JobError::Task(error.to_string())),
+        Err(error) => Err(JobError::Internal(error.to_string())),
     }
 }
 
@@ -64,7 +65,7 @@ where
 pub fn check_size(message: &JobMessage, max_bytes: u64) -> Result<(), JobError> {
     if message.size > max_bytes {
         return Err(JobError::Permanent(Failure::new(
-            "too-large",
+            ErrorCode::TOO_LARGE,
             format!("the object is {} bytes, over the limit of {max_bytes}", message.size),
         )));
     }
@@ -80,7 +81,7 @@ mod tests {
         let outcome: Result<(), JobError> = blocking(|| panic!("index out of bounds in a decoder")).await;
         match outcome {
             Err(JobError::Permanent(failure)) => {
-                assert_eq!(failure.code, "media-panic");
+                assert_eq!(failure.code, ErrorCode::MEDIA_PANIC);
                 assert!(failure.message.contains("index out of bounds"), "{}", failure.message);
             }
             other => panic!("expected a permanent media-panic, got {other:?}"),

@@ -15,6 +15,7 @@ pub mod cost;
 pub mod error;
 pub mod error_codes;
 pub mod job_support;
+pub mod messages;
 pub mod model;
 pub mod moderation;
 pub mod ports;
@@ -30,6 +31,7 @@ pub mod video;
 pub mod worker;
 
 pub use error::{JobError, PortError, PortErrorKind};
+pub use media_core::ErrorCode;
 pub use model::{
     Asset, AssetId, AssetStatus, Derivative, DerivativeRole, Failure, JobKind, JobState, JobStatus,
 };

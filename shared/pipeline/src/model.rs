@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::cost::Cost;
+pub use crate::error::Failure;
 use crate::moderation::Moderation;
 use crate::sequencer::Sequencer;
 use crate::time::Timestamp;
@@ -182,23 +183,6 @@ impl JobStatus {
     /// Whether the job has ended.
     pub fn is_final(self) -> bool {
         matches!(self, JobStatus::Done | JobStatus::Failed)
-    }
-}
-
-/// A failure recorded against a job or an asset: a stable code (`corrupt-input`, `too-large`, ...)
-/// and a message for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Failure {
-    /// Stable, machine-readable code.
-    pub code: String,
-    /// What went wrong, for people.
-    pub message: String,
-}
-
-impl Failure {
-    /// A failure with `code` and `message`.
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Failure {
-        Failure { code: code.into(), message: message.into() }
     }
 }
 
@@ -416,6 +400,30 @@ pub struct Asset {
 }
 
 impl Asset {
+    /// A record of `source` with its id, and no job, result or completion yet: what ingest stores
+    /// for an upload (then given its jobs) or a removal (status `deleted`), and what tests start
+    /// from.
+    pub fn new(source: SourceObject, kind: MediaKind, status: AssetStatus, now: Timestamp) -> Asset {
+        Asset {
+            id: AssetId::for_object(&source.bucket, &source.key),
+            source,
+            kind,
+            status,
+            error: None,
+            jobs: BTreeMap::new(),
+            metadata: None,
+            sha256: None,
+            moderation: None,
+            ingest: None,
+            cost: None,
+            completed_sequencer: None,
+            published_sequencer: None,
+            completed_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// Every derivative of every job, in job order.
     pub fn derivatives(&self) -> impl Iterator<Item = &Derivative> {
         self.jobs.values().flat_map(|job| job.derivatives.iter())
@@ -482,33 +490,18 @@ mod tests {
         for &(kind, status) in jobs {
             states.insert(kind, JobState { status, ..JobState::pending() });
         }
-        Asset {
-            id: AssetId::for_object("b", "k"),
-            source: SourceObject {
-                bucket: "b".into(),
-                key: "k".into(),
-                version_id: None,
-                etag: None,
-                size: 1,
-                content_type: None,
-                sequencer: Sequencer::parse("01"),
-                received_at: Timestamp::from_millis(0),
-            },
-            kind: MediaKind::Image,
-            status: AssetStatus::Processing,
-            error: None,
-            jobs: states,
-            metadata: None,
-            sha256: None,
-            moderation: None,
-            ingest: None,
-            cost: None,
-            completed_sequencer: None,
-            published_sequencer: None,
-            completed_at: None,
-            created_at: Timestamp::from_millis(0),
-            updated_at: Timestamp::from_millis(0),
-        }
+        let source = SourceObject {
+            bucket: "b".into(),
+            key: "k".into(),
+            version_id: None,
+            etag: None,
+            size: 1,
+            content_type: None,
+            sequencer: Sequencer::parse("01"),
+            received_at: Timestamp::from_millis(0),
+        };
+        let asset = Asset::new(source, MediaKind::Image, AssetStatus::Processing, Timestamp::from_millis(0));
+        Asset { jobs: states, ..asset }
     }
 
     #[test]

@@ -1,16 +1,18 @@
-//! The ports the use-cases run against: object storage, the asset repository, job queues, the
-//! event bus and message sources. `aws-adapters` implements them on S3, DynamoDB, SQS and
-//! EventBridge; `testing` (feature `testing`) implements them in memory.
+//! The ports the use-cases run against: object storage, the assets table (one trait per role,
+//! composed into [`AssetRepository`], as pict-rs's `FullRepo`), job queues, the event bus and
+//! message sources. `aws-adapters` implements them on S3, DynamoDB, SQS and EventBridge;
+//! `testing` (feature `testing`) implements them in memory. What travels through them (job
+//! messages, completion events) is in [`crate::messages`].
 
 use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
 use crate::cost::Cost;
 use crate::error::PortError;
+use crate::messages::{AssetEvent, JobMessage};
 use crate::model::{Asset, AssetId, AssetStatus, Failure, JobKind, JobState};
 use crate::sequencer::Sequencer;
 use crate::time::Timestamp;
@@ -100,7 +102,7 @@ pub enum Claim {
     Stale,
 }
 
-/// What a job's attempt produced, recorded by [`AssetRepository::finish_job`].
+/// What a job's attempt produced, recorded by [`JobLeases::finish_job`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobResult {
     /// The job's final state (`done` or `failed`).
@@ -113,12 +115,30 @@ pub struct JobResult {
     pub moderation: Option<crate::moderation::Moderation>,
 }
 
-/// The assets table (DynamoDB). Every write of a job is conditional on the asset still being at
-/// the sequencer the job was enqueued for, so a late job never overwrites a newer upload.
+/// Reading assets: the CLI's and the reconciler's view of the table.
 #[async_trait]
-pub trait AssetRepository: Send + Sync {
+pub trait AssetQueries: Send + Sync {
     /// The asset with `id`.
     async fn get(&self, id: &AssetId) -> Result<Option<Asset>, PortError>;
+    /// Assets with `status`, most recently updated first.
+    async fn list_by_status(&self, status: AssetStatus, limit: usize) -> Result<Vec<Asset>, PortError>;
+    /// Up to `limit` assets with `status` last updated before `updated_before`, least recently
+    /// updated first: what the reconciler looks at.
+    async fn list_stale(
+        &self,
+        status: AssetStatus,
+        updated_before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Asset>, PortError>;
+    /// Assets whose bytes have this SHA-256.
+    async fn find_by_sha256(&self, sha256: &str) -> Result<Vec<AssetId>, PortError>;
+}
+
+/// Recording what S3 said: uploads (and their move to processing once their jobs are sent) and
+/// removals. Every write is conditional on the S3 event sequencer, so an older event never
+/// overwrites a newer upload.
+#[async_trait]
+pub trait UploadRecords: Send + Sync {
     /// Stores a new upload's asset (status `received`, jobs pending) unless the table holds the
     /// same or a newer sequencer for it.
     async fn record_upload(&self, asset: &Asset) -> Result<Recorded, PortError>;
@@ -135,6 +155,13 @@ pub trait AssetRepository: Send + Sync {
     /// event newer than what the table holds; stores `tombstone` itself when there is no asset, so
     /// a late creation event for the removed object is recognised as stale.
     async fn record_removal(&self, tombstone: &Asset) -> Result<Recorded, PortError>;
+}
+
+/// A job's lease: claimed by one delivery at a time, given back or finished. Every write of a job
+/// is conditional on the asset still being at the sequencer the job was enqueued for, so a late
+/// job never overwrites a newer upload.
+#[async_trait]
+pub trait JobLeases: Send + Sync {
     /// Claims `job` for the upload at `sequencer` until `lease_until`: succeeds when the job is
     /// pending, or running with a lease that has ended (`lease_until <= now`). Counts the attempt.
     async fn claim_job(
@@ -154,16 +181,23 @@ pub trait AssetRepository: Send + Sync {
         percent: u8,
         now: Timestamp,
     ) -> Result<(), PortError>;
-    /// Gives a claimed job back (status `pending`) after a retryable failure, or after sending it to
-    /// worker mode (`sent_to_worker`), appending `attempt` to its history (and updating the
-    /// asset at the attempt's end).
-    async fn release_job(
+    /// Gives a claimed job back (status `pending`) after a retryable `failure`, appending `attempt`
+    /// to its history (and updating the asset at the attempt's end).
+    async fn retry_job(
         &self,
         id: &AssetId,
         sequencer: &Sequencer,
         job: JobKind,
-        error: Option<&Failure>,
-        sent_to_worker: bool,
+        failure: &Failure,
+        attempt: &Attempt,
+    ) -> Result<(), PortError>;
+    /// Gives a claimed job back (status `pending`) marked as sent to worker mode, appending
+    /// `attempt` to its history.
+    async fn hand_job_to_worker(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
         attempt: &Attempt,
     ) -> Result<(), PortError>;
     /// Records a job's end; returns the asset after the write, or `None` when the asset moved on to
@@ -176,18 +210,11 @@ pub trait AssetRepository: Send + Sync {
         result: JobResult,
         now: Timestamp,
     ) -> Result<Option<Asset>, PortError>;
-    /// Sets the final `status` and `cost` of the upload at `sequencer` and marks its completion
-    /// event as published. Returns `false` when another call already did (so the event goes out
-    /// once).
-    async fn complete(
-        &self,
-        id: &AssetId,
-        sequencer: &Sequencer,
-        status: AssetStatus,
-        error: Option<&Failure>,
-        cost: &Cost,
-        now: Timestamp,
-    ) -> Result<bool, PortError>;
+}
+
+/// A job split into parts that run at once, and their join.
+#[async_trait]
+pub trait SplitJobs: Send + Sync {
     /// Splits a claimed job into `total` parts: the job stays `running`, held until `lease_until`
     /// (when the reconciler may plan it again), with its parts counted from none, or as they are
     /// when it was split before. Appends the splitting `attempt` to its history.
@@ -228,101 +255,47 @@ pub trait AssetRepository: Send + Sync {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Claim, PortError>;
+}
+
+/// The completion outbox: an upload's final status is claimed once, its event published, then
+/// marked published, so the event goes out once (at least once when a publisher dies).
+#[async_trait]
+pub trait Completions: Send + Sync {
+    /// Sets the final `status` and `cost` of the upload at `sequencer` and claims its completion
+    /// event; [`CompletionClaim::Refused`] when another call already did, or the upload is no
+    /// longer the asset's (re-uploaded, deleted).
+    async fn complete(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        status: AssetStatus,
+        error: Option<&Failure>,
+        cost: &Cost,
+        now: Timestamp,
+    ) -> Result<CompletionClaim, PortError>;
     /// Records that the completion event of the upload at `sequencer` was published (EventBridge
-    /// accepted it), after [`complete`](AssetRepository::complete).
+    /// accepted it), after [`complete`](Completions::complete).
     async fn mark_published(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError>;
-    /// Undoes [`complete`](AssetRepository::complete)'s mark when publishing the event failed, so
+    /// Undoes [`complete`](Completions::complete)'s claim when publishing the event failed, so
     /// the retry publishes it.
     async fn reopen_completion(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError>;
-    /// Assets with `status`, most recently updated first.
-    async fn list_by_status(&self, status: AssetStatus, limit: usize) -> Result<Vec<Asset>, PortError>;
-    /// Up to `limit` assets with `status` last updated before `updated_before`, least recently
-    /// updated first: what the reconciler looks at.
-    async fn list_stale(
-        &self,
-        status: AssetStatus,
-        updated_before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Asset>, PortError>;
-    /// Assets whose bytes have this SHA-256.
-    async fn find_by_sha256(&self, sha256: &str) -> Result<Vec<AssetId>, PortError>;
 }
 
-/// The queues jobs are sent to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JobQueueName {
-    /// The queue of a job kind's function.
-    Job(JobKind),
-    /// Transcodes too long for Lambda, consumed by the transcode binary in worker mode.
-    TranscodeLong,
+/// Whether a call claimed an upload's completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompletionClaim {
+    /// This call did: it publishes the event.
+    Claimed,
+    /// Another call did before (the event is that call's to publish), or the upload is no longer
+    /// current: nothing to publish.
+    Refused,
 }
 
-/// A job as it travels through a queue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobMessage {
-    /// The asset.
-    pub asset_id: AssetId,
-    /// What to do.
-    pub job: JobKind,
-    /// The upload the job is for; results for an older upload are discarded.
-    pub sequencer: Sequencer,
-    /// Uploads bucket.
-    pub bucket: String,
-    /// Object key.
-    pub key: String,
-    /// Object version, when versioned.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_id: Option<String>,
-    /// Object size.
-    pub size: u64,
-    /// What ingest sniffed.
-    pub kind: media_core::MediaKind,
-    /// The part of a split job this message runs; absent for the job itself.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub part: Option<JobPart>,
-}
+/// The assets table (DynamoDB): every role at once, as the functions hold it. A use-case names the
+/// roles it calls (their traits in scope); a test double may implement just those.
+pub trait AssetRepository: AssetQueries + UploadRecords + JobLeases + SplitJobs + Completions {}
 
-/// A part of a job split to run on many functions at once: a long video's segments, its audio,
-/// and the join that assembles them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "part", rename_all = "kebab-case")]
-pub enum JobPart {
-    /// The video from `start_seconds` to `end_seconds` (output timeline), every rendition.
-    Segment {
-        /// The part's index among the job's parts.
-        index: u32,
-        /// Where the segment starts: a keyframe of the source.
-        start_seconds: f64,
-        /// Where the next segment starts (or the clip ends).
-        end_seconds: f64,
-    },
-    /// The whole audio track, encoded once.
-    Audio {
-        /// The part's index among the job's parts.
-        index: u32,
-    },
-    /// Playlists and MP4 renditions assembled from the finished parts, once they all are.
-    Join,
-}
-
-impl JobPart {
-    /// The part's index, for the parts counted towards the join.
-    pub fn index(&self) -> Option<u32> {
-        match self {
-            JobPart::Segment { index, .. } | JobPart::Audio { index } => Some(*index),
-            JobPart::Join => None,
-        }
-    }
-
-    /// How attempts of the part are labelled in the job's history.
-    pub fn label(&self) -> String {
-        match self {
-            JobPart::Segment { index, .. } => format!("segment {index}"),
-            JobPart::Audio { .. } => "audio".into(),
-            JobPart::Join => "join".into(),
-        }
-    }
-}
+impl<T: AssetQueries + UploadRecords + JobLeases + SplitJobs + Completions + ?Sized> AssetRepository for T {}
 
 /// Result of recording a finished part.
 #[derive(Debug, Clone, PartialEq)]
@@ -335,26 +308,13 @@ pub enum PartRecorded {
     Stale,
 }
 
-impl JobMessage {
-    /// The message of `asset`'s `job` for its current upload.
-    pub fn for_job(asset: &Asset, job: JobKind) -> JobMessage {
-        JobMessage {
-            asset_id: asset.id.clone(),
-            job,
-            sequencer: asset.source.sequencer.clone(),
-            bucket: asset.source.bucket.clone(),
-            key: asset.source.key.clone(),
-            version_id: asset.source.version_id.clone(),
-            size: asset.source.size,
-            kind: asset.kind,
-            part: None,
-        }
-    }
-
-    /// The message of `part` of this message's job.
-    pub fn for_part(&self, part: JobPart) -> JobMessage {
-        JobMessage { part: Some(part), ..self.clone() }
-    }
+/// The queues jobs are sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobQueueName {
+    /// The queue of a job kind's function.
+    Job(JobKind),
+    /// Transcodes too long for Lambda, consumed by the transcode binary in worker mode.
+    TranscodeLong,
 }
 
 /// Job queues (SQS).
@@ -364,61 +324,10 @@ pub trait JobQueue: Send + Sync {
     async fn send(&self, queue: JobQueueName, message: &JobMessage) -> Result<(), PortError>;
 }
 
-/// The completion event of an asset, published once per upload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AssetEvent {
-    /// The asset.
-    pub asset_id: AssetId,
-    /// `ready`, `partial` or `failed`.
-    pub status: AssetStatus,
-    /// The media kind.
-    pub kind: media_core::MediaKind,
-    /// Uploads bucket.
-    pub bucket: String,
-    /// Object key.
-    pub key: String,
-    /// The upload's sequencer.
-    pub sequencer: Sequencer,
-    /// Derivatives bucket.
-    pub derivatives_bucket: String,
-    /// Every derivative.
-    pub derivatives: Vec<crate::model::Derivative>,
-    /// Failures of the asset or its jobs.
-    pub errors: Vec<Failure>,
-    /// What moderation found and decided, when the stack moderates.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub moderation: Option<crate::moderation::Moderation>,
-    /// What the upload cost, over the ingest and every job attempt.
-    #[serde(default)]
-    pub cost: Cost,
-}
-
-impl AssetEvent {
-    /// The EventBridge detail-type: `Asset Failed` when every job failed, `Asset Flagged` when
-    /// moderation flagged the asset (its derivatives exist, tagged `moderation=flagged`), and
-    /// `Asset Ready` otherwise (also for partial results).
-    pub fn detail_type(&self) -> &'static str {
-        if self.status == AssetStatus::Failed {
-            "Asset Failed"
-        } else if self.moderation.as_ref().is_some_and(|moderation| moderation.is_flagged()) {
-            "Asset Flagged"
-        } else {
-            "Asset Ready"
-        }
-    }
-}
-
-/// The S3 object tag a flagged asset's derivatives get, so that a bucket policy or a CDN can
-/// refuse to serve them: `moderation=flagged`.
-pub const FLAGGED_TAG: (&str, &str) = ("moderation", "flagged");
-
-/// The EventBridge source of completion events.
-pub const EVENT_SOURCE: &str = "mediaflow";
-
 /// The event bus (EventBridge).
 #[async_trait]
 pub trait EventPublisher: Send + Sync {
-    /// Publishes `event` with source [`EVENT_SOURCE`].
+    /// Publishes `event` with source [`EVENT_SOURCE`](crate::messages::EVENT_SOURCE).
     async fn publish(&self, event: &AssetEvent) -> Result<(), PortError>;
 }
 
@@ -470,8 +379,8 @@ impl Stage {
 pub struct JobMetrics {
     /// What ran.
     pub stage: Stage,
-    /// `ok`, or the failure's code.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: crate::usage::Outcome,
     /// Wall time of the attempt.
     pub duration_ms: u64,
     /// Bytes of the source object.

@@ -1,4 +1,5 @@
-//! What the use-cases run with: the ports and the settings, built once per process.
+//! What the use-cases run with: the ports and the settings, built once per process. It holds the
+//! [`VideoJobs`] port, whose methods take these services in turn (see `crate::video`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,12 +41,13 @@ pub struct Services {
 }
 
 impl Services {
-    /// The video jobs, or a retryable error when this binary was built without them: a video job
-    /// on such a function's queue is a deployment mistake, so the message goes to the DLQ, from
-    /// which it can be redriven once the right function consumes the queue.
+    /// The video jobs, or a retryable error when this binary was built without them. The functions
+    /// that handle videos check at init that they have them (`runtime`), so this is met only by a
+    /// video job on another function's queue, a deployment mistake: the message goes to the DLQ,
+    /// from which it can be redriven once the right function consumes the queue.
     pub fn video(&self) -> Result<&dyn VideoJobs, JobError> {
         self.video.as_deref().ok_or_else(|| {
-            JobError::Task(
+            JobError::Internal(
                 "this function is built without video support (FFmpeg); check the queue's consumer".into(),
             )
         })
@@ -55,7 +57,9 @@ impl Services {
     /// [`Services::video`] for why that is retried into the DLQ).
     pub fn classifier(&self) -> Result<&dyn Classifier, JobError> {
         self.classifier.as_deref().ok_or_else(|| {
-            JobError::Task("this function has no moderation classifier; check the queue's consumer".into())
+            JobError::Internal(
+                "this function has no moderation classifier; check the queue's consumer".into(),
+            )
         })
     }
 }

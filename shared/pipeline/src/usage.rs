@@ -1,5 +1,6 @@
-//! What each attempt at a job (or ingest) did and was billed for: the facts the asset records
-//! and its cost is computed from ([`crate::cost`]).
+//! What each attempt at a job (or ingest) did and was billed for: the facts the asset records,
+//! and the [`Cost`] that [`crate::cost`] computes from them at the stack's prices (which is why
+//! `cost` depends on this module and not the other way).
 //!
 //! Requests are counted where they are made, by the adapters, into the [`Ledger`] of the attempt
 //! running on the current task: a task-local rather than a parameter, because the requests are
@@ -11,9 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Instant;
 
+use media_core::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-use crate::cost::Cost;
 use crate::time::Timestamp;
 
 /// The requests one attempt made to S3 and DynamoDB, by price class.
@@ -46,6 +47,105 @@ pub struct Requests {
     pub dynamodb_write_units: f64,
 }
 
+/// How an attempt ended. Serialised as one string, as records have always carried it: `ok`,
+/// `sent-to-worker`, `split`, `reconciled`, or the failure's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The work is done.
+    Ok,
+    /// Too long for the time left: handed to the long-job queue for worker mode.
+    SentToWorker,
+    /// Split into parts that run at once (the plan of a long video's transcode).
+    Split,
+    /// An ingest made by the reconciler for an upload whose notification was lost.
+    Reconciled,
+    /// Failed with this code (retried or recorded, as the code says).
+    Failed(ErrorCode),
+}
+
+impl Outcome {
+    /// Whether the attempt failed. A hand-over to worker mode, a split or a reconciler's ingest is
+    /// not a failure: the work goes on elsewhere.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::Failed(_))
+    }
+
+    /// The failure's code, for a failed attempt.
+    pub fn error_code(self) -> Option<ErrorCode> {
+        match self {
+            Outcome::Failed(code) => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The outcome as records and metrics spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::SentToWorker => "sent-to-worker",
+            Outcome::Split => "split",
+            Outcome::Reconciled => "reconciled",
+            Outcome::Failed(code) => code.as_str(),
+        }
+    }
+
+    /// Parses a spelling of [`Outcome::as_str`].
+    pub fn parse(text: &str) -> Option<Outcome> {
+        [Outcome::Ok, Outcome::SentToWorker, Outcome::Split, Outcome::Reconciled]
+            .into_iter()
+            .find(|outcome| outcome.as_str() == text)
+            .or_else(|| ErrorCode::parse(text).map(Outcome::Failed))
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Outcome {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Outcome, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Outcome::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not an attempt's outcome")))
+    }
+}
+
+/// A cost in USD, by service.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    /// Lambda compute and invocations.
+    pub lambda_usd: f64,
+    /// S3 requests.
+    pub s3_usd: f64,
+    /// DynamoDB request units.
+    pub dynamodb_usd: f64,
+    /// The sum of the three.
+    pub total_usd: f64,
+}
+
+impl Cost {
+    /// The cost with these parts.
+    pub fn of(lambda_usd: f64, s3_usd: f64, dynamodb_usd: f64) -> Cost {
+        Cost { lambda_usd, s3_usd, dynamodb_usd, total_usd: lambda_usd + s3_usd + dynamodb_usd }
+    }
+
+    /// The sum of the recorded costs of `attempts`: what an upload cost, retries included.
+    pub fn sum<'a>(attempts: impl IntoIterator<Item = &'a Attempt>) -> Cost {
+        let (lambda, s3, dynamodb) = attempts.into_iter().fold((0.0, 0.0, 0.0), |(l, s, d), attempt| {
+            (l + attempt.cost.lambda_usd, s + attempt.cost.s3_usd, d + attempt.cost.dynamodb_usd)
+        });
+        Cost::of(lambda, s3, dynamodb)
+    }
+}
+
 /// How Lambda billed an attempt. Absent in worker mode, where the instance is paid for anyway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LambdaBilling {
@@ -69,8 +169,8 @@ pub struct LambdaBilling {
 pub struct Attempt {
     /// 1 for the first attempt, 2 for its first retry, ... (for ingest, SQS's receive count).
     pub number: u32,
-    /// `ok`, `sent-to-worker`, or the failure's code.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: Outcome,
     /// Which part of a split job it ran (`segment 3`, `audio`, `join`), or `plan` for the attempt
     /// that split it; absent for a job done in one attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,10 +214,10 @@ pub struct Attempt {
 impl Attempt {
     /// An attempt made outside any queue delivery (the reconciler's ingest of an upload whose
     /// notification was lost): no wait, time or requests to report.
-    pub fn unmeasured(outcome: &str, at: Timestamp) -> Attempt {
+    pub fn unmeasured(outcome: Outcome, at: Timestamp) -> Attempt {
         Attempt {
             number: 1,
-            outcome: outcome.to_owned(),
+            outcome,
             part: None,
             started_at: at,
             ended_at: at,
@@ -233,6 +333,24 @@ pub fn trace_id(header: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outcomes_are_spelled_as_records_have_always_spelled_them_and_only_errors_fail() {
+        let cases = [
+            (Outcome::Ok, "\"ok\"", false),
+            (Outcome::SentToWorker, "\"sent-to-worker\"", false),
+            (Outcome::Split, "\"split\"", false),
+            (Outcome::Reconciled, "\"reconciled\"", false),
+            (Outcome::Failed(ErrorCode::CORRUPT_INPUT), "\"corrupt-input\"", true),
+            (Outcome::Failed(ErrorCode::SERVICE_UNAVAILABLE), "\"service-unavailable\"", true),
+        ];
+        for (outcome, json, failure) in cases {
+            assert_eq!(serde_json::to_string(&outcome).ok().as_deref(), Some(json));
+            assert_eq!(serde_json::from_str::<Outcome>(json).ok(), Some(outcome));
+            assert_eq!(outcome.is_failure(), failure, "{outcome}");
+        }
+        assert!(serde_json::from_str::<Outcome>("\"exploded\"").is_err());
+    }
 
     #[tokio::test]
     async fn requests_are_counted_into_the_ledger_of_their_task_only() {

@@ -1,6 +1,11 @@
 //! The video half of the jobs, as a port: the transcode job, a video's metadata and its stills. Implemented
-//! on FFmpeg by the `pipeline-video` crate; the functions that need it (transcode, metadata) plug
-//! it into [`Services::video`], and the others (ingest, thumbnail) are built without FFmpeg.
+//! on FFmpeg by the `pipeline-video` crate; the functions that need it (transcode, metadata,
+//! moderate) plug it into [`Services::video`], and the others (ingest, thumbnail, reconcile) are
+//! built without FFmpeg.
+//!
+//! [`Services`] holds this port and the port's methods take the [`Services`]: a video job runs
+//! use-case work (uploads, progress writes, the long-job queue) with the other ports. The two
+//! modules name each other for that reason; the cycle is a type-level one, not a call loop.
 
 use std::time::SystemTime;
 
@@ -8,7 +13,7 @@ use async_trait::async_trait;
 
 use crate::error::JobError;
 use crate::job_support::JobOutput;
-use crate::ports::{JobMessage, JobPart};
+use crate::messages::{JobMessage, JobPart};
 use crate::services::Services;
 
 /// Runs the jobs of video and audio uploads.

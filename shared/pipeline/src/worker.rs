@@ -139,7 +139,7 @@ where
     };
     match outcome {
         Err(failure) if failure.is_retryable() => {
-            error!(error = %failure, code = failure.code(), "message failed; SQS will deliver it again");
+            error!(error = %failure, code = %failure.code(), "message failed; SQS will deliver it again");
             // A busy job: hide the message until the lease ends, rather than let each early
             // redelivery use up a receive; a failed part: retry it after its back-off.
             if let Some(until) = failure.retry_at() {
@@ -152,7 +152,7 @@ where
         }
         outcome => {
             if let Err(failure) = outcome {
-                error!(error = %failure, code = failure.code(), "message failed permanently");
+                error!(error = %failure, code = %failure.code(), "message failed permanently");
             }
             match source.delete(&message.receipt).await {
                 Ok(()) => true,

@@ -9,9 +9,10 @@ use pipeline::batch::Delivery;
 use pipeline::testing::MemoryMessageSource;
 use pipeline::time::Timestamp;
 use pipeline::worker::{WorkerOptions, WorkerStats, run_worker};
-use pipeline::{Failure, JobError, PortError, PortErrorKind};
+use pipeline::{ErrorCode, Failure, JobError, PortError, PortErrorKind};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// On paused time: the slow handler's 1.5 s and the heartbeats pass instantly, in order.
+#[tokio::test(start_paused = true)]
 async fn deletes_what_it_handled_and_leaves_retryable_failures() {
     let source = Arc::new(MemoryMessageSource::default());
     for body in ["ok", "poison", "throttled", "slow", "ok", "busy"] {
@@ -24,7 +25,7 @@ async fn deletes_what_it_handled_and_leaves_retryable_failures() {
         async move {
             counter.fetch_add(1, Ordering::SeqCst);
             match delivery.body.as_str() {
-                "poison" => Err(JobError::Permanent(Failure::new("corrupt-input", "bad"))),
+                "poison" => Err(JobError::Permanent(Failure::new(ErrorCode::CORRUPT_INPUT, "bad"))),
                 "throttled" => Err(PortError::new("s3:GetObject", PortErrorKind::Unavailable, "503").into()),
                 "busy" => Err(JobError::Busy {
                     job: "a/transcode".into(),

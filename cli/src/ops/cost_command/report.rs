@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use media_core::MediaKind;
 use pipeline::cost::Cost;
-use pipeline::error_codes::error_code;
+use pipeline::error_codes::ErrorCode;
 use pipeline::time::Timestamp;
 use pipeline::usage::Attempt;
 use pipeline::{Asset, AssetStatus, JobKind};
@@ -83,9 +83,9 @@ pub struct Retries {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ErrorAttempts {
     /// The stable code (`corrupt-input`, `service-unavailable`, ...).
-    pub code: String,
-    /// Whether the code is retried; `None` for a code missing from the table.
-    pub retryable: Option<bool>,
+    pub code: ErrorCode,
+    /// Whether the code is retried.
+    pub retryable: bool,
     /// How many attempts ended with it.
     pub attempts: usize,
     /// What they cost.
@@ -212,22 +212,19 @@ fn retried_attempts(asset: &Asset) -> impl Iterator<Item = &Attempt> {
     asset.jobs.values().flat_map(|job| job.history.iter().rev().skip(1))
 }
 
-fn is_error(attempt: &Attempt) -> bool {
-    !matches!(attempt.outcome.as_str(), "ok" | "sent-to-worker")
-}
-
 fn error_attempts(assets: &[&Asset]) -> Vec<ErrorAttempts> {
-    let mut by_code: BTreeMap<&str, (usize, f64)> = BTreeMap::new();
-    for attempt in assets.iter().flat_map(|asset| asset.attempts()).filter(|a| is_error(a)) {
-        let entry = by_code.entry(attempt.outcome.as_str()).or_default();
-        entry.0 += 1;
-        entry.1 += attempt.cost.total_usd;
+    let mut by_code: BTreeMap<&str, (ErrorCode, usize, f64)> = BTreeMap::new();
+    for attempt in assets.iter().flat_map(|asset| asset.attempts()) {
+        let Some(code) = attempt.outcome.error_code() else { continue };
+        let entry = by_code.entry(code.as_str()).or_insert((code, 0, 0.0));
+        entry.1 += 1;
+        entry.2 += attempt.cost.total_usd;
     }
     let mut rows: Vec<ErrorAttempts> = by_code
-        .into_iter()
-        .map(|(code, (attempts, cost_usd))| ErrorAttempts {
-            code: code.to_owned(),
-            retryable: error_code(code).map(|row| row.retryable),
+        .into_values()
+        .map(|(code, attempts, cost_usd)| ErrorAttempts {
+            code,
+            retryable: code.is_retryable(),
             attempts,
             cost_usd,
         })
@@ -340,7 +337,7 @@ pub fn report(assets: &[Asset], inputs: &BreakEvenInputs, period: Period) -> Cos
 mod tests {
     use std::collections::BTreeMap;
 
-    use pipeline::usage::LambdaBilling;
+    use pipeline::usage::{LambdaBilling, Outcome};
     use pipeline::{AssetId, JobState, JobStatus, Sequencer};
 
     use super::*;
@@ -364,7 +361,7 @@ mod tests {
     }
 
     /// An attempt of `duration_ms` that cost `lambda`, `s3` and `dynamodb` micro-dollars.
-    fn attempt(outcome: &str, duration_ms: u64, [lambda, s3, dynamodb]: [f64; 3]) -> Attempt {
+    fn attempt(outcome: Outcome, duration_ms: u64, [lambda, s3, dynamodb]: [f64; 3]) -> Attempt {
         Attempt {
             ended_at: Timestamp::from_millis(duration_ms),
             duration_ms,
@@ -391,7 +388,7 @@ mod tests {
         let jobs: BTreeMap<JobKind, JobState> = jobs
             .into_iter()
             .map(|(job, history)| {
-                let status = if history.last().is_some_and(|a| a.outcome == "ok") {
+                let status = if history.last().is_some_and(|a| a.outcome == Outcome::Ok) {
                     JobStatus::Done
                 } else {
                     JobStatus::Failed
@@ -451,16 +448,16 @@ mod tests {
             "retried.jpg",
             MediaKind::Image,
             AssetStatus::Ready,
-            waited(attempt("ok", 100, [10.0, 2.0, 1.0]), 400),
+            waited(attempt(Outcome::Ok, 100, [10.0, 2.0, 1.0]), 400),
             vec![
                 (
                     Thumbnail,
                     vec![
-                        attempt("service-unavailable", 300, [30.0, 4.0, 1.0]),
-                        attempt("ok", 500, [50.0, 10.0, 2.0]),
+                        attempt(Outcome::Failed(ErrorCode::SERVICE_UNAVAILABLE), 300, [30.0, 4.0, 1.0]),
+                        attempt(Outcome::Ok, 500, [50.0, 10.0, 2.0]),
                     ],
                 ),
-                (Metadata, vec![attempt("ok", 200, [20.0, 1.0, 2.0])]),
+                (Metadata, vec![attempt(Outcome::Ok, 200, [20.0, 1.0, 2.0])]),
             ],
         );
         let plain = |key: &str| {
@@ -468,10 +465,10 @@ mod tests {
                 key,
                 MediaKind::Image,
                 AssetStatus::Ready,
-                attempt("ok", 100, [10.0, 2.0, 1.0]),
+                attempt(Outcome::Ok, 100, [10.0, 2.0, 1.0]),
                 vec![
-                    (Thumbnail, vec![attempt("ok", 400, [40.0, 10.0, 2.0])]),
-                    (Metadata, vec![attempt("ok", 200, [20.0, 1.0, 2.0])]),
+                    (Thumbnail, vec![attempt(Outcome::Ok, 400, [40.0, 10.0, 2.0])]),
+                    (Metadata, vec![attempt(Outcome::Ok, 200, [20.0, 1.0, 2.0])]),
                 ],
             )
         };
@@ -480,10 +477,10 @@ mod tests {
             "corrupt.jpg",
             MediaKind::Image,
             AssetStatus::Failed,
-            attempt("ok", 100, [10.0, 2.0, 1.0]),
+            attempt(Outcome::Ok, 100, [10.0, 2.0, 1.0]),
             vec![
-                (Thumbnail, vec![attempt("corrupt-input", 100, [10.0, 1.0, 1.0])]),
-                (Metadata, vec![attempt("corrupt-input", 100, [10.0, 1.0, 1.0])]),
+                (Thumbnail, vec![attempt(Outcome::Failed(ErrorCode::CORRUPT_INPUT), 100, [10.0, 1.0, 1.0])]),
+                (Metadata, vec![attempt(Outcome::Failed(ErrorCode::CORRUPT_INPUT), 100, [10.0, 1.0, 1.0])]),
             ],
         );
         corrupt.cost = None;
@@ -491,10 +488,13 @@ mod tests {
             "clip.mp4",
             MediaKind::Video,
             AssetStatus::Partial,
-            waited(attempt("ok", 100, [10.0, 2.0, 1.0]), 100),
+            waited(attempt(Outcome::Ok, 100, [10.0, 2.0, 1.0]), 100),
             vec![
-                (Transcode, vec![attempt("ok", 5000, [500.0, 20.0, 2.0])]),
-                (Metadata, vec![attempt("unsupported-codec", 300, [30.0, 1.0, 1.0])]),
+                (Transcode, vec![attempt(Outcome::Ok, 5000, [500.0, 20.0, 2.0])]),
+                (
+                    Metadata,
+                    vec![attempt(Outcome::Failed(ErrorCode::UNSUPPORTED_CODEC), 300, [30.0, 1.0, 1.0])],
+                ),
             ],
         );
         let mut processing = plain("processing.jpg");
@@ -562,14 +562,14 @@ mod tests {
         // Only retried.jpg's first thumbnail attempt was followed by another.
         assert_eq!(report.retries.attempts, 1);
         assert_cost(report.retries.cost, 30.0 * MICRO, 4.0 * MICRO, 1.0 * MICRO);
-        let errors: Vec<(&str, Option<bool>, usize)> =
-            report.errors.iter().map(|row| (row.code.as_str(), row.retryable, row.attempts)).collect();
+        let errors: Vec<(ErrorCode, bool, usize)> =
+            report.errors.iter().map(|row| (row.code, row.retryable, row.attempts)).collect();
         assert_eq!(
             errors,
             [
-                ("corrupt-input", Some(false), 2),
-                ("service-unavailable", Some(true), 1),
-                ("unsupported-codec", Some(false), 1)
+                (ErrorCode::CORRUPT_INPUT, false, 2),
+                (ErrorCode::SERVICE_UNAVAILABLE, true, 1),
+                (ErrorCode::UNSUPPORTED_CODEC, false, 1)
             ]
         );
         assert!(close(report.errors[0].cost_usd, 24.0 * MICRO));

@@ -201,12 +201,8 @@ pub fn render(report: &CostReport) -> String {
             .errors
             .iter()
             .map(|row| {
-                let class = match row.retryable {
-                    Some(true) => "retried",
-                    Some(false) => "permanent",
-                    None => "?",
-                };
-                vec![row.code.clone(), class.to_owned(), row.attempts.to_string(), number(row.cost_usd)]
+                let class = if row.retryable { "retried" } else { "permanent" };
+                vec![row.code.to_string(), class.to_owned(), row.attempts.to_string(), number(row.cost_usd)]
             })
             .collect();
         out.push_str(&table(&["code", "class", "attempts", "cost USD"], 2, &rows));

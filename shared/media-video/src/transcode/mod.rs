@@ -157,7 +157,7 @@ impl Transcode<'_> {
                 Ok(audio) => Some(audio),
                 // A video with an audio codec FFmpeg cannot decode still gets its video.
                 Err(error @ VideoError::UnsupportedCodec { .. }) if video.is_some() => {
-                    tracing::warn!(code = error.code(), %error, "dropping the audio");
+                    tracing::warn!(code = %error.code(), %error, "dropping the audio");
                     None
                 }
                 Err(error) => return Err(error),
@@ -525,12 +525,14 @@ fn start_seconds(context: &Input, probe: &Probe) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use media_core::ErrorCode;
+
     use super::*;
 
     #[test]
     fn a_passed_deadline_is_a_typed_error() {
         let passed = Deadline(Some(Instant::now()));
-        assert_eq!(passed.check("encoding").map_err(|error| error.code()), Err("deadline-exceeded"));
+        assert_eq!(passed.check("encoding").map_err(|error| error.code()), Err(ErrorCode::DEADLINE_EXCEEDED));
         assert!(Deadline(None).check("encoding").is_ok());
     }
 }

@@ -251,13 +251,18 @@ pub struct TranscodeOutputs {
 
 #[cfg(test)]
 mod tests {
+    use media_core::ErrorCode;
+
     use super::*;
 
     #[test]
     fn presets_parse_by_name() {
         assert_eq!("veryfast".parse::<X264Preset>().ok(), Some(X264Preset::Veryfast));
         assert_eq!("Medium".parse::<X264Preset>().ok(), Some(X264Preset::Medium));
-        assert_eq!("warp".parse::<X264Preset>().map_err(|error| error.code()), Err("invalid-options"));
+        assert_eq!(
+            "warp".parse::<X264Preset>().map_err(|error| error.code()),
+            Err(ErrorCode::INVALID_OPTIONS)
+        );
         assert!(
             X264Preset::ALL.iter().all(|preset| preset.name().parse::<X264Preset>().ok() == Some(*preset))
         );
@@ -287,7 +292,7 @@ mod tests {
         for options in cases {
             assert_eq!(
                 options.validate().map_err(|error| error.code()),
-                Err("invalid-options"),
+                Err(ErrorCode::INVALID_OPTIONS),
                 "{options:?}"
             );
         }

@@ -16,11 +16,12 @@ use media_core::ImageDecoders;
 
 use crate::cost::Cost;
 use crate::error::{PortError, PortErrorKind};
+use crate::messages::{AssetEvent, JobMessage};
 use crate::model::{Asset, AssetId, AssetStatus, Failure, JobKind, JobState, JobStatus, Segments};
 use crate::ports::{
-    AssetEvent, AssetRepository, Claim, EventPublisher, JobMessage, JobMetrics, JobQueue, JobQueueName,
-    JobResult, ListedObject, MessageSource, Metrics, ObjectInfo, ObjectStore, PartRecorded, ReceivedMessage,
-    Recorded,
+    AssetQueries, AssetRepository, Claim, CompletionClaim, Completions, EventPublisher, JobLeases,
+    JobMetrics, JobQueue, JobQueueName, JobResult, ListedObject, MessageSource, Metrics, ObjectInfo,
+    ObjectStore, PartRecorded, ReceivedMessage, Recorded, SplitJobs, UploadRecords,
 };
 use crate::sequencer::Sequencer;
 use crate::services::{Services, Settings};
@@ -143,7 +144,7 @@ impl ObjectStore for MemoryObjectStore {
         content_type: &str,
     ) -> Result<u64, PortError> {
         let body = std::fs::read(path)
-            .map_err(|error| PortError::new("s3:PutObject", PortErrorKind::Rejected, error.to_string()))?;
+            .map_err(|error| PortError::new("s3:PutObject", PortErrorKind::LocalIo, error.to_string()))?;
         let size = body.len() as u64;
         self.put(bucket, key, body, content_type).await?;
         Ok(size)
@@ -200,6 +201,28 @@ pub struct MemoryAssetRepository {
 }
 
 impl MemoryAssetRepository {
+    /// Gives a running job of the upload at `sequencer` back (status `pending`, no lease),
+    /// appending `attempt`, with what `mark` adds; nothing when the job is not running there.
+    fn release_running_job(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        attempt: &Attempt,
+        mark: impl FnOnce(&mut JobState),
+    ) {
+        let mut items = lock(&self.items);
+        if let Some(asset) = items.get_mut(id).filter(|asset| &asset.source.sequencer == sequencer)
+            && let Some(state) = asset.jobs.get_mut(&job).filter(|state| state.status == JobStatus::Running)
+        {
+            state.status = JobStatus::Pending;
+            state.lease_until = None;
+            mark(state);
+            state.history.push(attempt.clone());
+            asset.updated_at = attempt.ended_at;
+        }
+    }
+
     /// A copy of every asset.
     pub fn all(&self) -> Vec<Asset> {
         lock(&self.items).values().cloned().collect()
@@ -207,11 +230,48 @@ impl MemoryAssetRepository {
 }
 
 #[async_trait]
-impl AssetRepository for MemoryAssetRepository {
+impl AssetQueries for MemoryAssetRepository {
     async fn get(&self, id: &AssetId) -> Result<Option<Asset>, PortError> {
         Ok(lock(&self.items).get(id).cloned())
     }
 
+    async fn list_by_status(&self, status: AssetStatus, limit: usize) -> Result<Vec<Asset>, PortError> {
+        let mut assets: Vec<Asset> =
+            lock(&self.items).values().filter(|a| a.status == status).cloned().collect();
+        assets.sort_by_key(|asset| std::cmp::Reverse(asset.updated_at));
+        assets.truncate(limit);
+        Ok(assets)
+    }
+
+    async fn list_stale(
+        &self,
+        status: AssetStatus,
+        updated_before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Asset>, PortError> {
+        let mut assets: Vec<Asset> = lock(&self.items)
+            .values()
+            .filter(|a| a.status == status && a.updated_at < updated_before)
+            .cloned()
+            .collect();
+        assets.sort_by_key(|asset| asset.updated_at);
+        assets.truncate(limit);
+        Ok(assets)
+    }
+
+    async fn find_by_sha256(&self, sha256: &str) -> Result<Vec<AssetId>, PortError> {
+        let mut ids: Vec<AssetId> = lock(&self.items)
+            .values()
+            .filter(|a| a.sha256.as_deref() == Some(sha256))
+            .map(|a| a.id.clone())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+}
+
+#[async_trait]
+impl UploadRecords for MemoryAssetRepository {
     async fn record_upload(&self, asset: &Asset) -> Result<Recorded, PortError> {
         let mut items = lock(&self.items);
         match items.get(&asset.id) {
@@ -268,7 +328,10 @@ impl AssetRepository for MemoryAssetRepository {
             }
         }
     }
+}
 
+#[async_trait]
+impl JobLeases for MemoryAssetRepository {
     async fn claim_job(
         &self,
         id: &AssetId,
@@ -318,26 +381,26 @@ impl AssetRepository for MemoryAssetRepository {
         Ok(())
     }
 
-    async fn release_job(
+    async fn retry_job(
         &self,
         id: &AssetId,
         sequencer: &Sequencer,
         job: JobKind,
-        error: Option<&Failure>,
-        sent_to_worker: bool,
+        failure: &Failure,
         attempt: &Attempt,
     ) -> Result<(), PortError> {
-        let mut items = lock(&self.items);
-        if let Some(asset) = items.get_mut(id).filter(|asset| &asset.source.sequencer == sequencer)
-            && let Some(state) = asset.jobs.get_mut(&job).filter(|state| state.status == JobStatus::Running)
-        {
-            state.status = JobStatus::Pending;
-            state.lease_until = None;
-            state.error = error.cloned();
-            state.sent_to_worker |= sent_to_worker;
-            state.history.push(attempt.clone());
-            asset.updated_at = attempt.ended_at;
-        }
+        self.release_running_job(id, sequencer, job, attempt, |state| state.error = Some(failure.clone()));
+        Ok(())
+    }
+
+    async fn hand_job_to_worker(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        job: JobKind,
+        attempt: &Attempt,
+    ) -> Result<(), PortError> {
+        self.release_running_job(id, sequencer, job, attempt, |state| state.sent_to_worker = true);
         Ok(())
     }
 
@@ -369,33 +432,10 @@ impl AssetRepository for MemoryAssetRepository {
         asset.updated_at = now;
         Ok(Some(asset.clone()))
     }
+}
 
-    async fn complete(
-        &self,
-        id: &AssetId,
-        sequencer: &Sequencer,
-        status: AssetStatus,
-        error: Option<&Failure>,
-        cost: &Cost,
-        now: Timestamp,
-    ) -> Result<bool, PortError> {
-        let mut items = lock(&self.items);
-        let Some(asset) = items.get_mut(id) else { return Ok(false) };
-        if &asset.source.sequencer != sequencer
-            || asset.status == AssetStatus::Deleted
-            || asset.completed_sequencer.as_ref() == Some(sequencer)
-        {
-            return Ok(false);
-        }
-        asset.status = status;
-        asset.error = error.cloned();
-        asset.completed_sequencer = Some(sequencer.clone());
-        asset.cost = Some(*cost);
-        asset.completed_at = Some(now);
-        asset.updated_at = now;
-        Ok(true)
-    }
-
+#[async_trait]
+impl SplitJobs for MemoryAssetRepository {
     async fn start_parts(
         &self,
         id: &AssetId,
@@ -490,6 +530,35 @@ impl AssetRepository for MemoryAssetRepository {
         asset.updated_at = now;
         Ok(Claim::Claimed(Box::new(asset.clone())))
     }
+}
+
+#[async_trait]
+impl Completions for MemoryAssetRepository {
+    async fn complete(
+        &self,
+        id: &AssetId,
+        sequencer: &Sequencer,
+        status: AssetStatus,
+        error: Option<&Failure>,
+        cost: &Cost,
+        now: Timestamp,
+    ) -> Result<CompletionClaim, PortError> {
+        let mut items = lock(&self.items);
+        let Some(asset) = items.get_mut(id) else { return Ok(CompletionClaim::Refused) };
+        if &asset.source.sequencer != sequencer
+            || asset.status == AssetStatus::Deleted
+            || asset.completed_sequencer.as_ref() == Some(sequencer)
+        {
+            return Ok(CompletionClaim::Refused);
+        }
+        asset.status = status;
+        asset.error = error.cloned();
+        asset.completed_sequencer = Some(sequencer.clone());
+        asset.cost = Some(*cost);
+        asset.completed_at = Some(now);
+        asset.updated_at = now;
+        Ok(CompletionClaim::Claimed)
+    }
 
     async fn mark_published(&self, id: &AssetId, sequencer: &Sequencer) -> Result<(), PortError> {
         let mut items = lock(&self.items);
@@ -509,40 +578,6 @@ impl AssetRepository for MemoryAssetRepository {
             asset.completed_sequencer = None;
         }
         Ok(())
-    }
-
-    async fn list_by_status(&self, status: AssetStatus, limit: usize) -> Result<Vec<Asset>, PortError> {
-        let mut assets: Vec<Asset> =
-            lock(&self.items).values().filter(|a| a.status == status).cloned().collect();
-        assets.sort_by_key(|asset| std::cmp::Reverse(asset.updated_at));
-        assets.truncate(limit);
-        Ok(assets)
-    }
-
-    async fn find_by_sha256(&self, sha256: &str) -> Result<Vec<AssetId>, PortError> {
-        let mut ids: Vec<AssetId> = lock(&self.items)
-            .values()
-            .filter(|a| a.sha256.as_deref() == Some(sha256))
-            .map(|a| a.id.clone())
-            .collect();
-        ids.sort();
-        Ok(ids)
-    }
-
-    async fn list_stale(
-        &self,
-        status: AssetStatus,
-        updated_before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Asset>, PortError> {
-        let mut assets: Vec<Asset> = lock(&self.items)
-            .values()
-            .filter(|a| a.status == status && a.updated_at < updated_before)
-            .cloned()
-            .collect();
-        assets.sort_by_key(|asset| asset.updated_at);
-        assets.truncate(limit);
-        Ok(assets)
     }
 }
 
@@ -844,14 +879,26 @@ impl<R: AssetRepository + 'static> MemoryPipeline<R> {
     }
 }
 
-/// The body of an S3 notification (as SQS delivers it to ingest) for one object, with the key
-/// encoded the way AWS encodes it.
-pub fn s3_event_body(event_name: &str, bucket: &str, key: &str, sequencer: &str) -> String {
-    let encoded = crate::s3_event::encode_key(key);
-    serde_json::json!({"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "eventTime": "2024-05-01T12:00:00.000Z",
-        "eventName": event_name,
-        "s3": {"bucket": {"name": bucket}, "object": {"key": encoded, "size": 1, "sequencer": sequencer}}
-    }]})
-    .to_string()
+/// What ingest gets from an S3 notification of `change` (`ObjectCreated:Put`, `ObjectRemoved:Delete`,
+/// ...) on one object, as the `runtime` crate parses it.
+pub fn object_event(
+    change: &str,
+    bucket: &str,
+    key: &str,
+    sequencer: &str,
+) -> crate::s3_event::IngestMessage {
+    use crate::s3_event::{IngestMessage, ObjectChange, ObjectEvent};
+    let event_time = Timestamp::parse_rfc3339("2024-05-01T12:00:00.000Z");
+    let change =
+        if change.starts_with("ObjectRemoved:") { ObjectChange::Removed } else { ObjectChange::Created };
+    IngestMessage::Objects(vec![ObjectEvent {
+        change,
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        size: Some(1),
+        etag: None,
+        version_id: None,
+        sequencer: crate::Sequencer::from_event(Some(sequencer), event_time),
+        event_time,
+    }])
 }

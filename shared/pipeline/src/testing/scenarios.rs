@@ -12,16 +12,20 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::{FixedClassifier, MemoryPipeline, s3_event_body};
+use super::{FixedClassifier, MemoryPipeline, object_event};
 use crate::batch::Delivery;
 use crate::cost::{Cost, Prices};
+use crate::messages::FLAGGED_TAG;
+use crate::messages::{JobMessage, JobPart};
+use crate::model::Failure;
 use crate::model::{AssetId, AssetStatus, DerivativeRole, JobKind, JobState, JobStatus};
 use crate::moderation::{ModerationDecision, ModerationSettings};
-use crate::ports::FLAGGED_TAG;
-use crate::ports::{AssetRepository, Claim, JobMessage, JobPart, JobResult, Stage};
+use crate::ports::{AssetRepository, Claim, JobResult, Stage};
 use crate::sequencer::Sequencer;
 use crate::time::Timestamp;
+use crate::usage::Outcome;
 use crate::{ReconcileSettings, handle_ingest_message, handle_job_message, reconcile};
+use media_core::ErrorCode;
 
 /// The uploads bucket of every scenario.
 pub const UPLOADS: &str = "uploads";
@@ -68,8 +72,8 @@ fn photo() -> Vec<u8> {
     data("media-core/tests/data/inputs/photo-camera.jpg")
 }
 
-fn event(name: &str, key: &str, sequencer: &str) -> String {
-    s3_event_body(name, UPLOADS, key, sequencer)
+fn event(name: &str, key: &str, sequencer: &str) -> crate::s3_event::IngestMessage {
+    object_event(name, UPLOADS, key, sequencer)
 }
 
 fn body(message: &JobMessage) -> String {
@@ -84,7 +88,7 @@ fn decoded_size(bytes: &[u8]) -> (u32, u32) {
 impl<R: AssetRepository + 'static> MemoryPipeline<R> {
     async fn upload(&self, key: &str, bytes: Vec<u8>, sequencer: &str) {
         self.objects.insert(UPLOADS, key, bytes);
-        handle_ingest_message(&self.services, &Delivery::of(event("ObjectCreated:Put", key, sequencer)))
+        handle_ingest_message(&self.services, &Delivery::of(""), event("ObjectCreated:Put", key, sequencer))
             .await
             .unwrap_or_else(|error| panic!("ingest of {key}: {error}"));
     }
@@ -166,7 +170,7 @@ pub async fn duplicate_deliveries_do_no_duplicate_work<R: AssetRepository + 'sta
     let pipeline = MemoryPipeline::with_repository(assets, |_| {});
     pipeline.upload("a.jpg", photo(), "0A01").await;
     let first = pipeline.queued();
-    handle_ingest_message(&pipeline.services, &Delivery::of(event("ObjectCreated:Put", "a.jpg", "0A01")))
+    handle_ingest_message(&pipeline.services, &Delivery::of(""), event("ObjectCreated:Put", "a.jpg", "0A01"))
         .await
         .expect("duplicate acknowledged");
     assert!(pipeline.queue.drain().is_empty(), "a duplicate event enqueues nothing once jobs are enqueued");
@@ -197,7 +201,10 @@ pub async fn a_running_job_is_not_taken_over_until_its_lease_ends<R: AssetReposi
 
     pipeline.clock.advance(Duration::from_secs(59));
     let busy = pipeline.job(&message).await;
-    assert!(matches!(&busy, Err(error) if error.is_retryable() && error.code() == "job-busy"), "{busy:?}");
+    assert!(
+        matches!(&busy, Err(error) if error.is_retryable() && error.code() == ErrorCode::JOB_BUSY),
+        "{busy:?}"
+    );
     assert_eq!(busy.err().and_then(|error| error.retry_at()), Some(lease), "busy until the lease ends");
 
     pipeline.clock.advance(Duration::from_secs(1));
@@ -265,7 +272,7 @@ where
     assert!(second.jobs.values().all(|job| *job == JobState::pending()), "{:?}", second.jobs);
     assert_eq!((&second.metadata, &second.sha256, &second.completed_sequencer), (&None, &None, &None));
 
-    handle_ingest_message(&pipeline.services, &Delivery::of(event("ObjectCreated:Put", "k.jpg", "0A01")))
+    handle_ingest_message(&pipeline.services, &Delivery::of(""), event("ObjectCreated:Put", "k.jpg", "0A01"))
         .await
         .expect("a late event of the first upload is acknowledged");
     assert_eq!(pipeline.asset(UPLOADS, "k.jpg").await, second, "a late event of the first upload is stale");
@@ -301,15 +308,23 @@ pub async fn removal_deletes_derivatives_and_beats_older_events<R: AssetReposito
     assert_eq!(pipeline.objects.keys("derivatives").len(), 2);
 
     pipeline.objects.remove(UPLOADS, "gone.jpg");
-    handle_ingest_message(&pipeline.services, &Delivery::of(event("ObjectRemoved:Delete", "gone.jpg", "02")))
-        .await
-        .expect("removal");
+    handle_ingest_message(
+        &pipeline.services,
+        &Delivery::of(""),
+        event("ObjectRemoved:Delete", "gone.jpg", "02"),
+    )
+    .await
+    .expect("removal");
     assert!(pipeline.objects.keys("derivatives").is_empty(), "derivatives deleted");
     assert_eq!(pipeline.asset(UPLOADS, "gone.jpg").await.status, AssetStatus::Deleted);
 
-    handle_ingest_message(&pipeline.services, &Delivery::of(event("ObjectCreated:Put", "gone.jpg", "01")))
-        .await
-        .expect("stale");
+    handle_ingest_message(
+        &pipeline.services,
+        &Delivery::of(""),
+        event("ObjectCreated:Put", "gone.jpg", "01"),
+    )
+    .await
+    .expect("stale");
     assert_eq!(pipeline.asset(UPLOADS, "gone.jpg").await.status, AssetStatus::Deleted);
     assert!(pipeline.queue.drain().is_empty());
 
@@ -317,7 +332,8 @@ pub async fn removal_deletes_derivatives_and_beats_older_events<R: AssetReposito
     // the same upload cannot overwrite.
     handle_ingest_message(
         &pipeline.services,
-        &Delivery::of(event("ObjectRemoved:Delete", "never.jpg", "05")),
+        &Delivery::of(""),
+        event("ObjectRemoved:Delete", "never.jpg", "05"),
     )
     .await
     .expect("removal first");
@@ -339,15 +355,20 @@ pub async fn a_removal_during_a_job_discards_the_jobs_result<R: AssetRepository 
     assert!(matches!(repository.claim_job(id, sequencer, job, now, lease).await, Ok(Claim::Claimed(_))));
 
     pipeline.objects.remove(UPLOADS, "a.jpg");
-    handle_ingest_message(&pipeline.services, &Delivery::of(event("ObjectRemoved:Delete", "a.jpg", "02")))
-        .await
-        .expect("removal");
+    handle_ingest_message(
+        &pipeline.services,
+        &Delivery::of(""),
+        event("ObjectRemoved:Delete", "a.jpg", "02"),
+    )
+    .await
+    .expect("removal");
     let deleted = pipeline.asset(UPLOADS, "a.jpg").await;
     assert_eq!(deleted.status, AssetStatus::Deleted);
 
     repository.record_progress(id, sequencer, job, 50, now).await.expect("progress refused quietly");
-    let attempt = crate::usage::Attempt::unmeasured("throttled", now);
-    repository.release_job(id, sequencer, job, None, false, &attempt).await.expect("release refused quietly");
+    let attempt = crate::usage::Attempt::unmeasured(Outcome::Failed(ErrorCode::SERVICE_UNAVAILABLE), now);
+    let throttled = Failure::new(ErrorCode::SERVICE_UNAVAILABLE, "throttled");
+    repository.retry_job(id, sequencer, job, &throttled, &attempt).await.expect("release refused quietly");
     let state = JobState { status: JobStatus::Done, attempts: 1, ..JobState::pending() };
     let result = JobResult { state, metadata: None, sha256: None, moderation: None };
     let finished = repository.finish_job(id, sequencer, job, result, now).await.expect("answered");
@@ -409,11 +430,11 @@ where
         assert_eq!(job.status, JobStatus::Failed);
         assert_eq!(job.attempts, 1);
         // Cut inside the JPEG header: the decoder reports it as corrupt.
-        assert_eq!(job.error.as_ref().map(|e| e.code.as_str()), Some("corrupt-input"));
+        assert_eq!(job.error.as_ref().map(|e| e.code), Some(ErrorCode::CORRUPT_INPUT));
     }
     let text = pipeline.asset(UPLOADS, "notes.txt").await;
     assert_eq!(text.status, AssetStatus::Failed);
-    assert_eq!(text.error.as_ref().map(|e| e.code.as_str()), Some("unsupported-format"));
+    assert_eq!(text.error.as_ref().map(|e| e.code), Some(ErrorCode::UNSUPPORTED_FORMAT));
     let events = pipeline.events.events();
     assert_eq!(events.len(), 2);
     assert!(events.iter().all(|event| event.detail_type() == "Asset Failed" && !event.errors.is_empty()));
@@ -434,15 +455,15 @@ pub async fn service_failures_are_retried_and_the_job_released<R: AssetRepositor
     let state = pipeline.asset(UPLOADS, "a.jpg").await.jobs[&message.job].clone();
     assert_eq!(state.status, JobStatus::Pending, "released for the retry");
     assert_eq!(state.lease_until, None);
-    assert_eq!(state.error.map(|e| e.code), Some("service-unavailable".into()));
+    assert_eq!(state.error.map(|e| e.code), Some(ErrorCode::SERVICE_UNAVAILABLE));
 
     pipeline.objects.unavailable.store(false, Ordering::SeqCst);
     pipeline.job(&message).await.expect("retry succeeds");
     let state = pipeline.asset(UPLOADS, "a.jpg").await.jobs[&message.job].clone();
     assert_eq!((state.status, state.attempts), (JobStatus::Done, 2));
-    let outcomes: Vec<(u32, &str)> =
-        state.history.iter().map(|attempt| (attempt.number, attempt.outcome.as_str())).collect();
-    assert_eq!(outcomes, [(1, "service-unavailable"), (2, "ok")]);
+    let outcomes: Vec<(u32, Outcome)> =
+        state.history.iter().map(|attempt| (attempt.number, attempt.outcome)).collect();
+    assert_eq!(outcomes, [(1, Outcome::Failed(ErrorCode::SERVICE_UNAVAILABLE)), (2, Outcome::Ok)]);
 
     for other in &messages[1..] {
         pipeline.job(other).await.expect("the other jobs succeed");
@@ -482,7 +503,7 @@ where
     pipeline.queue.unavailable.store(true, Ordering::SeqCst);
     pipeline.objects.insert(UPLOADS, "never-sent.jpg", photo());
     let created = event("ObjectCreated:Put", "never-sent.jpg", "01");
-    let ingest = handle_ingest_message(&pipeline.services, &Delivery::of(created)).await;
+    let ingest = handle_ingest_message(&pipeline.services, &Delivery::of(""), created).await;
     assert!(ingest.is_err(), "ingest dies before its jobs are sent");
     pipeline.queue.unavailable.store(false, Ordering::SeqCst);
     assert_eq!(pipeline.asset(UPLOADS, "never-sent.jpg").await.status, AssetStatus::Received);
@@ -602,7 +623,7 @@ where
     assert_eq!(broken.status, AssetStatus::Failed);
     let moderate = &broken.jobs[&JobKind::Moderate];
     assert_eq!(moderate.status, JobStatus::Failed);
-    assert_eq!(moderate.error.as_ref().map(|e| e.code.as_str()), Some("corrupt-input"));
+    assert_eq!(moderate.error.as_ref().map(|e| e.code), Some(ErrorCode::CORRUPT_INPUT));
     assert_eq!(broken.moderation, None);
 }
 
@@ -648,10 +669,16 @@ impl crate::VideoJobs for SplittingVideo {
     ) -> Result<crate::job_support::JobOutput, crate::JobError> {
         let index = part.index().expect("a segment or the audio");
         if self.bad_media_in == Some(index) {
-            return Err(crate::JobError::Permanent(crate::Failure::new("corrupt-input", "a broken frame")));
+            return Err(crate::JobError::Permanent(crate::Failure::new(
+                ErrorCode::CORRUPT_INPUT,
+                "a broken frame",
+            )));
         }
         if self.fail_once.lock().expect("lock").take_if(|failing| *failing == index).is_some() {
-            return Err(crate::JobError::Retryable(crate::Failure::new("io-error", "the disk hiccuped")));
+            return Err(crate::JobError::Retryable(crate::Failure::new(
+                ErrorCode::IO_ERROR,
+                "the disk hiccuped",
+            )));
         }
         let bucket = &services.settings.derivatives_bucket;
         services.objects.put(bucket, &Self::marker(message, index), vec![1; 10], "video/iso.segment").await?;
@@ -752,17 +779,17 @@ where
     assert_eq!(state.status, JobStatus::Done);
     assert_eq!(state.segments.as_ref().map(|s| (s.total, s.done)), Some((3, 3)));
     assert_eq!(state.derivatives.len(), 1, "the join's derivatives");
-    let attempts: Vec<(Option<&str>, &str)> =
-        state.history.iter().map(|attempt| (attempt.part.as_deref(), attempt.outcome.as_str())).collect();
+    let attempts: Vec<(Option<&str>, Outcome)> =
+        state.history.iter().map(|attempt| (attempt.part.as_deref(), attempt.outcome)).collect();
     assert_eq!(
         attempts,
         [
-            (Some("plan"), "split"),
-            (Some("segment 0"), "ok"),
-            (Some("segment 1"), "io-error"),
-            (Some("segment 1"), "ok"),
-            (Some("audio"), "ok"),
-            (Some("join"), "ok"),
+            (Some("plan"), Outcome::Split),
+            (Some("segment 0"), Outcome::Ok),
+            (Some("segment 1"), Outcome::Failed(ErrorCode::IO_ERROR)),
+            (Some("segment 1"), Outcome::Ok),
+            (Some("audio"), Outcome::Ok),
+            (Some("join"), Outcome::Ok),
         ]
     );
     assert_eq!(pipeline.events.events().len(), 1, "one completion event");
@@ -790,13 +817,13 @@ where
     let asset = pipeline.asset(UPLOADS, "broken.mp4").await;
     let state = &asset.jobs[&JobKind::Transcode];
     assert_eq!(state.status, JobStatus::Failed);
-    assert_eq!(state.error.as_ref().map(|failure| failure.code.as_str()), Some("corrupt-input"));
+    assert_eq!(state.error.as_ref().map(|failure| failure.code), Some(ErrorCode::CORRUPT_INPUT));
     assert_eq!(asset.status, AssetStatus::Partial, "the metadata job succeeded");
     let marker = SplittingVideo::marker(&parts[2], 2);
     let written = crate::ports::ObjectStore::get(&*pipeline.objects, "derivatives", &marker).await;
     assert!(written.is_err(), "the audio part did no work");
-    let outcomes: Vec<&str> = state.history.iter().map(|attempt| attempt.outcome.as_str()).collect();
-    assert_eq!(outcomes, ["split", "ok", "corrupt-input"]);
+    let outcomes: Vec<Outcome> = state.history.iter().map(|attempt| attempt.outcome).collect();
+    assert_eq!(outcomes, [Outcome::Split, Outcome::Ok, Outcome::Failed(ErrorCode::CORRUPT_INPUT)]);
     assert_eq!(pipeline.events.events().len(), 1, "one completion event");
 }
 

@@ -12,8 +12,9 @@ use tracing::{info, warn};
 
 use crate::cost::Cost;
 use crate::error::JobError;
+use crate::messages::{AssetEvent, FLAGGED_TAG};
 use crate::model::{Asset, AssetStatus};
-use crate::ports::{AssetEvent, FLAGGED_TAG};
+use crate::ports::CompletionClaim;
 use crate::services::Services;
 
 /// Records `status` as the final status of `asset`'s current upload and publishes its completion
@@ -27,7 +28,9 @@ pub(crate) async fn complete_asset(
     let sequencer = &asset.source.sequencer;
     let now = services.clock.now();
     let cost = Cost::sum(asset.attempts());
-    if !services.assets.complete(&asset.id, sequencer, status, asset.error.as_ref(), &cost, now).await? {
+    let claim =
+        services.assets.complete(&asset.id, sequencer, status, asset.error.as_ref(), &cost, now).await?;
+    if claim == CompletionClaim::Refused {
         return Ok(());
     }
     publish_completion(services, asset, status, cost).await

@@ -1,34 +1,36 @@
 //! Ingest: turn an S3 event into an asset record and its jobs.
 
-use media_core::{MediaKind, sniff};
-use tracing::{Instrument, info, warn};
+use media_core::{ErrorCode, MediaKind, sniff};
+use tracing::{Instrument, info};
 
 use crate::batch::Delivery;
 use crate::error::JobError;
+use crate::messages::JobMessage;
 use crate::model::{Asset, AssetId, AssetStatus, Failure, JobKind, JobState, SourceObject};
-use crate::ports::{JobMessage, JobMetrics, JobQueueName, Recorded, Stage};
-use crate::s3_event::{IngestMessage, ObjectChange, ObjectEvent, parse_ingest_message};
+use crate::ports::{JobQueueName, ObjectInfo, Recorded, Stage};
+use crate::s3_event::{IngestMessage, ObjectChange, ObjectEvent};
 use crate::services::Services;
-use crate::usage::{Attempt, Ledger};
-use crate::usecases::attempt::{Outcome, Stopwatch};
+use crate::time::Timestamp;
+use crate::usage::{Attempt, Ledger, Outcome};
+use crate::usecases::attempt::{Facts, Stopwatch};
 use crate::usecases::completion::complete_asset;
 
 /// Bytes read from the start of an upload to sniff what it is.
 pub const SNIFF_BYTES: u64 = 64 * 1024;
 
-/// Handles one ingest-queue message: every object event in it, in order. Test events and
-/// malformed bodies are acknowledged (logged, not retried: retrying cannot fix them).
-pub async fn handle_ingest_message(services: &Services, delivery: &Delivery) -> Result<(), JobError> {
-    let events = match parse_ingest_message(&delivery.body) {
-        Ok(IngestMessage::TestEvent) => {
+/// Handles one ingest-queue message, `message` as parsed from `delivery`'s body: every object
+/// event in it, in order. A test event is acknowledged.
+pub async fn handle_ingest_message(
+    services: &Services,
+    delivery: &Delivery,
+    message: IngestMessage,
+) -> Result<(), JobError> {
+    let events = match message {
+        IngestMessage::TestEvent => {
             info!("s3:TestEvent acknowledged");
             return Ok(());
         }
-        Ok(IngestMessage::Objects(events)) => events,
-        Err(error) => {
-            warn!(%error, "ignoring a message that is not an S3 event");
-            return Ok(());
-        }
+        IngestMessage::Objects(events) => events,
     };
     for event in &events {
         let id = AssetId::for_object(&event.bucket, &event.key);
@@ -37,7 +39,7 @@ pub async fn handle_ingest_message(services: &Services, delivery: &Delivery) -> 
             ObjectChange::Created => {
                 let ledger = Ledger::default();
                 let stopwatch = Stopwatch::start(services.clock.now(), &ledger);
-                let upload = ingest_upload(services, id, event, Some((delivery, &stopwatch)));
+                let upload = ingest_upload(services, event, Some((delivery, &stopwatch)));
                 ledger.scope(upload).instrument(span).await?
             }
             ObjectChange::Removed => ingest_removal(services, id, event).instrument(span).await?,
@@ -51,7 +53,6 @@ pub async fn handle_ingest_message(services: &Services, delivery: &Delivery) -> 
 /// the reconciler ingests an upload whose notification was lost.
 pub(crate) async fn ingest_upload(
     services: &Services,
-    id: AssetId,
     event: &ObjectEvent,
     measured: Option<(&Delivery, &Stopwatch)>,
 ) -> Result<(), JobError> {
@@ -61,74 +62,27 @@ pub(crate) async fn ingest_upload(
     };
     let head = services.objects.get_range(&event.bucket, &event.key, 0..SNIFF_BYTES.min(info.size)).await?;
     let sniffed = head.len() as u64;
-    let format = sniff(&head);
-    let kind = format.map_or(MediaKind::Unknown, |format| format.kind());
-    let now = services.clock.now();
     let moderate = services.settings.moderation.is_some();
-    let jobs = JobKind::for_media(kind, moderate).into_iter().map(|job| (job, JobState::pending())).collect();
-    let (status, error) = match format {
-        None => (
-            AssetStatus::Failed,
-            Some(Failure::new(
-                "unsupported-format",
-                "not an image, video or audio file mediaflow recognises",
-            )),
-        ),
-        Some(_) => (AssetStatus::Received, None),
-    };
-    let code = error.as_ref().map_or_else(|| "ok".to_owned(), |failure| failure.code.clone());
+    let mut asset = sniffed_upload(event, info, &head, moderate, services.clock.now());
+    let outcome = asset.error.as_ref().map_or(Outcome::Ok, |failure| Outcome::Failed(failure.code));
     let record = |services: &Services| {
         measured.map(|(delivery, stopwatch)| {
-            let outcome = Outcome {
-                code: &code,
+            let facts = Facts {
+                outcome,
                 number: delivery.receive_count,
                 waiting_since: delivery.sent_at,
                 bytes_in: sniffed,
                 bytes_out: 0,
                 part: None,
             };
-            let attempt = stopwatch.finish(services, delivery, outcome, services.clock.now());
-            services.metrics.job_finished(&JobMetrics {
-                stage: Stage::Ingest,
-                outcome: attempt.outcome.clone(),
-                duration_ms: attempt.duration_ms,
-                bytes_in: sniffed,
-                bytes_out: 0,
-                cost_usd: attempt.cost.total_usd,
-            });
-            attempt
+            stopwatch.finish(services, Stage::Ingest, delivery, facts, services.clock.now())
         })
     };
     // Unprocessable, it is complete once recorded: the ingest attempt goes in the record itself.
     // Otherwise it is recorded once the jobs are enqueued, with their requests.
-    let ingest = if error.is_some() { record(services) } else { None };
-    let asset = Asset {
-        id: id.clone(),
-        source: SourceObject {
-            bucket: event.bucket.clone(),
-            key: event.key.clone(),
-            version_id: info.version_id.or_else(|| event.version_id.clone()),
-            etag: info.etag.or_else(|| event.etag.clone()),
-            size: info.size,
-            content_type: format.map(|format| format.mime_type().to_owned()),
-            sequencer: event.sequencer.clone(),
-            received_at: now,
-        },
-        kind,
-        status,
-        jobs: if error.is_some() { Default::default() } else { jobs },
-        error,
-        metadata: None,
-        sha256: None,
-        moderation: None,
-        ingest,
-        cost: None,
-        completed_sequencer: None,
-        published_sequencer: None,
-        completed_at: None,
-        created_at: now,
-        updated_at: now,
-    };
+    if asset.error.is_some() {
+        asset.ingest = record(services);
+    }
     let asset = match services.assets.record_upload(&asset).await? {
         Recorded::Applied => asset,
         Recorded::Stale => {
@@ -143,8 +97,8 @@ pub(crate) async fn ingest_upload(
     match asset.status {
         AssetStatus::Received => {
             send_jobs(services, &asset).await?;
-            let ingest =
-                record(services).unwrap_or_else(|| Attempt::unmeasured("reconciled", services.clock.now()));
+            let ingest = record(services)
+                .unwrap_or_else(|| Attempt::unmeasured(Outcome::Reconciled, services.clock.now()));
             mark_processing(services, &asset, &ingest).await?;
         }
         AssetStatus::Failed if asset.jobs.is_empty() && asset.completed_sequencer.is_none() => {
@@ -154,6 +108,46 @@ pub(crate) async fn ingest_upload(
         _ => {}
     }
     Ok(())
+}
+
+/// The record of the upload `event` announced, as `HEAD` (`info`) and its first bytes (`head`)
+/// show it: `received` with its jobs pending, or `failed` with `unsupported-format` and no job
+/// when the bytes are not media mediaflow reads.
+fn sniffed_upload(
+    event: &ObjectEvent,
+    info: ObjectInfo,
+    head: &[u8],
+    moderate: bool,
+    now: Timestamp,
+) -> Asset {
+    let format = sniff(head);
+    let kind = format.map_or(MediaKind::Unknown, |format| format.kind());
+    let source = SourceObject {
+        bucket: event.bucket.clone(),
+        key: event.key.clone(),
+        version_id: info.version_id.or_else(|| event.version_id.clone()),
+        etag: info.etag.or_else(|| event.etag.clone()),
+        size: info.size,
+        content_type: format.map(|format| format.mime_type().to_owned()),
+        sequencer: event.sequencer.clone(),
+        received_at: now,
+    };
+    match format {
+        None => Asset {
+            error: Some(Failure::new(
+                ErrorCode::UNSUPPORTED_FORMAT,
+                "not an image, video or audio file mediaflow recognises",
+            )),
+            ..Asset::new(source, kind, AssetStatus::Failed, now)
+        },
+        Some(_) => Asset {
+            jobs: JobKind::for_media(kind, moderate)
+                .into_iter()
+                .map(|job| (job, JobState::pending()))
+                .collect(),
+            ..Asset::new(source, kind, AssetStatus::Received, now)
+        },
+    }
 }
 
 /// Sends a `received` asset's job messages (again, after a crash before it was marked
@@ -177,38 +171,22 @@ async fn mark_processing(services: &Services, asset: &Asset, ingest: &Attempt) -
 /// queue delivery to measure, so the ingest is recorded as an unmeasured attempt.
 pub(crate) async fn start_jobs(services: &Services, asset: &Asset) -> Result<(), JobError> {
     send_jobs(services, asset).await?;
-    mark_processing(services, asset, &Attempt::unmeasured("reconciled", services.clock.now())).await
+    mark_processing(services, asset, &Attempt::unmeasured(Outcome::Reconciled, services.clock.now())).await
 }
 
 async fn ingest_removal(services: &Services, id: AssetId, event: &ObjectEvent) -> Result<(), JobError> {
     let now = services.clock.now();
-    let tombstone = Asset {
-        id: id.clone(),
-        source: SourceObject {
-            bucket: event.bucket.clone(),
-            key: event.key.clone(),
-            version_id: event.version_id.clone(),
-            etag: None,
-            size: 0,
-            content_type: None,
-            sequencer: event.sequencer.clone(),
-            received_at: now,
-        },
-        kind: MediaKind::Unknown,
-        status: AssetStatus::Deleted,
-        error: None,
-        jobs: Default::default(),
-        metadata: None,
-        sha256: None,
-        moderation: None,
-        ingest: None,
-        cost: None,
-        completed_sequencer: None,
-        published_sequencer: None,
-        completed_at: None,
-        created_at: now,
-        updated_at: now,
+    let source = SourceObject {
+        bucket: event.bucket.clone(),
+        key: event.key.clone(),
+        version_id: event.version_id.clone(),
+        etag: None,
+        size: 0,
+        content_type: None,
+        sequencer: event.sequencer.clone(),
+        received_at: now,
     };
+    let tombstone = Asset::new(source, MediaKind::Unknown, AssetStatus::Deleted, now);
     match services.assets.record_removal(&tombstone).await? {
         Recorded::Stale => {
             info!("stale removal: the key was uploaded again since");

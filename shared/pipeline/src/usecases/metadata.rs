@@ -1,12 +1,12 @@
 //! The metadata job: image metadata and fingerprints and the SHA-256 of the bytes (indexed for
 //! duplicate search); videos and audio files are handed to the video port, which probes them.
 
-use media_core::MediaKind;
+use media_core::{ErrorCode, MediaKind};
 
 use crate::error::JobError;
 use crate::job_support::{JobOutput, blocking, check_size};
+use crate::messages::JobMessage;
 use crate::model::Failure;
-use crate::ports::JobMessage;
 use crate::services::Services;
 
 pub(crate) async fn run(services: &Services, message: &JobMessage) -> Result<JobOutput, JobError> {
@@ -25,7 +25,7 @@ pub(crate) async fn run(services: &Services, message: &JobMessage) -> Result<Job
         MediaKind::Video | MediaKind::Audio => return services.video()?.metadata(services, message).await,
         MediaKind::Unknown => {
             return Err(JobError::Permanent(Failure::new(
-                "unsupported-format",
+                ErrorCode::UNSUPPORTED_FORMAT,
                 "not an image, video or audio file",
             )));
         }
@@ -40,5 +40,5 @@ pub(crate) async fn run(services: &Services, message: &JobMessage) -> Result<Job
 
 fn to_json(value: &impl serde::Serialize) -> Result<serde_json::Value, JobError> {
     serde_json::to_value(value)
-        .map_err(|error| JobError::Task(format!("metadata does not serialise: {error}")))
+        .map_err(|error| JobError::Internal(format!("metadata does not serialise: {error}")))
 }

@@ -1,6 +1,7 @@
 //! The use-cases: what each function does with one message.
 
 mod attempt;
+mod claims;
 mod completion;
 mod ingest;
 mod jobs;

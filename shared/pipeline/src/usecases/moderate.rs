@@ -4,14 +4,14 @@
 
 use std::time::Instant;
 
-use media_core::MediaKind;
+use media_core::{ErrorCode, MediaKind};
 use tracing::info;
 
 use crate::error::JobError;
 use crate::job_support::{JobOutput, blocking, check_size};
+use crate::messages::JobMessage;
 use crate::model::Failure;
 use crate::moderation::Moderation;
-use crate::ports::JobMessage;
 use crate::services::Services;
 
 pub(crate) async fn run(services: &Services, message: &JobMessage) -> Result<JobOutput, JobError> {
@@ -41,7 +41,7 @@ pub(crate) async fn run(services: &Services, message: &JobMessage) -> Result<Job
         }
         MediaKind::Audio | MediaKind::Unknown => {
             return Err(JobError::Permanent(Failure::new(
-                "unsupported-format",
+                ErrorCode::UNSUPPORTED_FORMAT,
                 "moderation looks at images and videos only",
             )));
         }

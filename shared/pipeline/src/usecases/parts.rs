@@ -16,13 +16,13 @@ use tracing::{info, warn};
 use crate::batch::Delivery;
 use crate::error::JobError;
 use crate::job_support::JobOutput;
+use crate::messages::{JobMessage, JobPart};
 use crate::model::{Asset, JobStatus, Segments};
-use crate::ports::{Claim, JobMessage, JobMetrics, JobPart, JobQueueName, JobResult, PartRecorded, Stage};
+use crate::ports::{JobQueueName, JobResult, PartRecorded, Stage};
 use crate::services::Services;
 use crate::usage::{Attempt, Ledger};
-use crate::usecases::attempt::{Outcome, Stopwatch};
-use crate::usecases::completion::complete_asset;
-use crate::usecases::jobs::{complete_if_unpublished, discard_outputs, lease_until};
+use crate::usecases::attempt::{Facts, Stopwatch};
+use crate::usecases::claims::{discard_outputs, lease_until, record_job_end, take_claim};
 
 /// Records that the claimed job of `message` was split into `parts` by the attempt `record`, and
 /// sends a message for every part not finished yet (`existing`: the parts of an earlier split of
@@ -115,10 +115,10 @@ async fn run_piece(
             services.assets.record_part_attempt(id, sequencer, job, &record).await?;
             Ok(())
         }
-        Ok(JobOutput::Split { .. }) => Err(JobError::Task("a part cannot be split again".into())),
+        Ok(JobOutput::Split { .. }) => Err(JobError::Internal("a part cannot be split again".into())),
         Err(error) if error.is_retryable() => {
             let at = record.ended_at.plus(retry_backoff(delivery.receive_count));
-            warn!(%error, code = error.code(), retry_at = %at, "part failed; it will be retried");
+            warn!(%error, code = %error.code(), retry_at = %at, "part failed; it will be retried");
             services.assets.record_part_attempt(id, sequencer, job, &record).await?;
             Err(JobError::RetryAt { error: Box::new(error), at })
         }
@@ -139,18 +139,8 @@ async fn run_join(
     let stopwatch = Stopwatch::start(services.clock.now(), ledger);
     let started = stopwatch.started();
     let lease_until = lease_until(services, started, deadline);
-    let asset = match services.assets.claim_join(id, sequencer, job, started, lease_until).await? {
-        Claim::Claimed(asset) => asset,
-        Claim::Finished(asset) => {
-            info!("duplicate join of a finished job");
-            return complete_if_unpublished(services, &asset).await;
-        }
-        Claim::Stale => {
-            info!("the job ended or the asset moved on since the join was sent");
-            return Ok(());
-        }
-        Claim::Busy(until) => return Err(JobError::Busy { job: format!("{id}/{job}/join"), until }),
-    };
+    let claim = services.assets.claim_join(id, sequencer, job, started, lease_until).await?;
+    let Some(asset) = take_claim(services, claim, format!("{id}/{job}/join")).await? else { return Ok(()) };
     let output = match services.video() {
         Ok(video) => video.join(services, message, deadline).await,
         Err(error) => Err(error),
@@ -164,10 +154,10 @@ async fn run_join(
             services.assets.record_part_attempt(id, sequencer, job, &record).await?;
             return Ok(());
         }
-        Ok(JobOutput::Split { .. }) => return Err(JobError::Task("a join cannot be split".into())),
+        Ok(JobOutput::Split { .. }) => return Err(JobError::Internal("a join cannot be split".into())),
         Err(error) if error.is_retryable() => {
             // Retried as soon as this delivery's lease on the join ends.
-            warn!(%error, code = error.code(), retry_at = %lease_until, "join failed; it will be retried");
+            warn!(%error, code = %error.code(), retry_at = %lease_until, "join failed; it will be retried");
             services.assets.record_part_attempt(id, sequencer, job, &record).await?;
             return Err(JobError::RetryAt { error: Box::new(error), at: lease_until });
         }
@@ -183,16 +173,9 @@ async fn run_join(
     state.error = None;
     state.derivatives = derivatives;
     state.history.push(record);
-    let written: Vec<String> = state.derivatives.iter().map(|derivative| derivative.key.clone()).collect();
+    info!(derivatives = state.derivatives.len(), "joined");
     let result = JobResult { state, metadata: None, sha256: None, moderation: None };
-    let Some(asset) = services.assets.finish_job(id, sequencer, job, result, ended).await? else {
-        return discard_outputs(services, message, &written).await;
-    };
-    info!(derivatives = written.len(), "joined");
-    if let Some(status) = asset.final_status() {
-        complete_asset(services, &asset, status).await?;
-    }
-    Ok(())
+    record_job_end(services, message, result, ended).await
 }
 
 /// How long a failed part waits before its next delivery: 5 s, doubling with each receive, at most
@@ -235,32 +218,14 @@ fn record_attempt(
     ledger: &Ledger,
     output: &Result<JobOutput, JobError>,
 ) -> Attempt {
-    let outcome = Outcome {
-        code: match output {
-            Ok(JobOutput::Done { .. }) => "ok",
-            Ok(JobOutput::SentToWorker) => "sent-to-worker",
-            Ok(JobOutput::Split { .. }) => "split",
-            Err(error) => error.code(),
-        },
+    let facts = Facts {
         number: delivery.receive_count.max(1),
         waiting_since: delivery.sent_at,
         bytes_in: ledger.requests().s3_read_bytes,
-        bytes_out: match output {
-            Ok(JobOutput::Done { derivatives, .. }) => derivatives.iter().map(|d| d.bytes).sum(),
-            _ => 0,
-        },
         part: Some(part.label()),
+        ..Facts::of_job(output)
     };
-    let record = stopwatch.finish(services, delivery, outcome, services.clock.now());
-    services.metrics.job_finished(&JobMetrics {
-        stage: Stage::Job(message.job),
-        outcome: record.outcome.clone(),
-        duration_ms: record.duration_ms,
-        bytes_in: record.bytes_in,
-        bytes_out: record.bytes_out,
-        cost_usd: record.cost.total_usd,
-    });
-    record
+    stopwatch.finish(services, Stage::Job(message.job), delivery, facts, services.clock.now())
 }
 
 /// A part failed permanently (bad media found mid-way): the whole job fails with its code, and
@@ -283,11 +248,5 @@ async fn fail_job(
     state.error = Some(failure);
     state.history.push(record);
     let result = JobResult { state, metadata: None, sha256: None, moderation: None };
-    let (id, sequencer) = (&message.asset_id, &message.sequencer);
-    if let Some(asset) = services.assets.finish_job(id, sequencer, message.job, result, ended).await?
-        && let Some(status) = asset.final_status()
-    {
-        complete_asset(services, &asset, status).await?;
-    }
-    Ok(())
+    record_job_end(services, message, result, ended).await
 }

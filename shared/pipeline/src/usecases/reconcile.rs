@@ -21,8 +21,9 @@ use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::{ConfigError, parse_duration, parse_number};
 use crate::error::JobError;
+use crate::messages::JobMessage;
 use crate::model::{Asset, AssetId, AssetStatus, JobStatus};
-use crate::ports::{JobMessage, JobQueueName, ListedObject};
+use crate::ports::{JobQueueName, ListedObject};
 use crate::s3_event::{ObjectChange, ObjectEvent};
 use crate::sequencer::Sequencer;
 use crate::services::Services;
@@ -128,7 +129,7 @@ pub async fn reconcile(
             let span = info_span!("reconcile", asset_id = %asset.id, key = %asset.source.key);
             let recovered = recover_asset(services, settings, &asset, now, &mut report);
             if let Err(error) = recovered.instrument(span.clone()).await {
-                warn!(parent: &span, %error, code = error.code(), "could not recover this asset; next run");
+                warn!(parent: &span, %error, code = %error.code(), "could not recover this asset; next run");
                 report.errors += 1;
             }
         }
@@ -148,12 +149,12 @@ pub async fn reconcile(
                 return Ok(false);
             }
             info!("an upload without an asset (its notification never came): ingesting it");
-            ingest_upload(services, id.clone(), &unnotified_upload(bucket, object), None).await.map(|()| true)
+            ingest_upload(services, &unnotified_upload(bucket, object), None).await.map(|()| true)
         };
         match ingested.instrument(span.clone()).await {
             Ok(ingested) => report.uploads_ingested += u64::from(ingested),
             Err(error) => {
-                warn!(parent: &span, %error, code = error.code(), "could not ingest this upload; next run");
+                warn!(parent: &span, %error, code = %error.code(), "could not ingest this upload; next run");
                 report.errors += 1;
             }
         }

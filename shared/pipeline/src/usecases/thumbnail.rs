@@ -2,8 +2,8 @@
 
 use crate::error::JobError;
 use crate::job_support::{JobOutput, blocking, check_size};
+use crate::messages::JobMessage;
 use crate::model::{Derivative, DerivativeRole};
-use crate::ports::JobMessage;
 use crate::services::Services;
 
 pub(crate) async fn run(services: &Services, message: &JobMessage) -> Result<JobOutput, JobError> {

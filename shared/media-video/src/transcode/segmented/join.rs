@@ -53,122 +53,32 @@ pub fn join_segments(
         .prefix(".media-video-join-")
         .tempdir_in(&options.work_dir)
         .map_err(|error| VideoError::io(&options.work_dir, error))?;
-    let parts_hls = parts_dir.join("hls");
-    let staging_hls = staging.path().join("hls");
-    let copy_files = !same_directory(&parts_hls, &options.out_dir.join("hls"));
-
-    let audio_playlist = match audio {
-        Some(audio) => {
-            let entries: Vec<PlaylistEntry> = audio
-                .chunks
-                .iter()
-                .map(|chunk| PlaylistEntry {
-                    map_uri: audio.init_uri.clone(),
-                    duration_seconds: chunk.duration_seconds,
-                    uri: chunk.uri.clone(),
-                })
-                .collect();
-            let playlist = staging_hls.join("audio.m3u8");
-            write_file(&playlist, vod_media_playlist(&entries).as_bytes())?;
-            let files: Vec<&str> = [audio.init_uri.as_str()]
-                .into_iter()
-                .chain(audio.chunks.iter().map(|c| c.uri.as_str()))
-                .collect();
-            if copy_files {
-                link_files(&parts_hls, &staging_hls, &files)?;
-            }
-            let rates = measure_bit_rates_in(&playlist, &parts_hls)?;
-            let fragmented = scratch.path().join("audio.mp4");
-            concatenate(&parts_hls, &files, &fragmented)?;
-            Some((rates, fragmented))
-        }
-        None => None,
+    let folders = JoinFolders {
+        copy_files: !same_directory(&parts_dir.join("hls"), &options.out_dir.join("hls")),
+        parts_hls: parts_dir.join("hls"),
+        staging_hls: staging.path().join("hls"),
+        scratch: scratch.path(),
     };
-    let audio_rates = audio_playlist.as_ref().map(|(rates, _)| *rates);
-
+    let audio_track = audio.map(|audio| join_audio(audio, &folders)).transpose()?;
     let video_end_seconds = segments.last().map_or(0.0, |segment| segment.end_seconds);
     let duration_seconds = video_end_seconds.max(audio.map_or(0.0, |audio| audio.duration_seconds));
-    let timeline_offset = segments.first().map_or(0.0, |segment| segment.timeline_offset_seconds);
-    let frame_rate = probe.main_video().and_then(|video| video.frame_rate);
+    let rungs = JoinedRungs {
+        segments,
+        audio: audio_track.as_ref(),
+        timeline_offset: segments.first().map_or(0.0, |segment| segment.timeline_offset_seconds),
+        frame_rate: probe.main_video().and_then(|video| video.frame_rate),
+        duration_seconds,
+        staging: staging.path(),
+    };
     let mut renditions = Vec::new();
     let mut variants = Vec::new();
-    for (rung_index, first) in segments[0].rungs.iter().enumerate() {
+    for rung_index in 0..segments[0].rungs.len() {
         deadline.check("joining")?;
-        let label = &first.label;
-        let mut entries = Vec::new();
-        let mut current_map: Option<(String, Vec<u8>)> = None;
-        let mut maps = Vec::new();
-        let mut files: Vec<String> = Vec::new();
-        for segment in segments {
-            let rung = &segment.rungs[rung_index];
-            let init = std::fs::read(parts_hls.join(&rung.init_uri))
-                .map_err(|error| VideoError::io(parts_hls.join(&rung.init_uri), error))?;
-            if current_map.as_ref().is_none_or(|(_, bytes)| *bytes != init) {
-                current_map = Some((rung.init_uri.clone(), init));
-                maps.push(rung.init_uri.clone());
-                files.push(rung.init_uri.clone());
-            }
-            let map_uri = current_map.as_ref().map(|(uri, _)| uri.clone()).unwrap_or_default();
-            for chunk in &rung.chunks {
-                entries.push(PlaylistEntry {
-                    map_uri: map_uri.clone(),
-                    duration_seconds: chunk.duration_seconds,
-                    uri: chunk.uri.clone(),
-                });
-                files.push(chunk.uri.clone());
-            }
-        }
-        let playlist = staging_hls.join(format!("{label}.m3u8"));
-        write_file(&playlist, vod_media_playlist(&entries).as_bytes())?;
-        let file_names: Vec<&str> = files.iter().map(String::as_str).collect();
-        if copy_files {
-            link_files(&parts_hls, &staging_hls, &file_names)?;
-        }
-        let video_rates = measure_bit_rates_in(&playlist, &parts_hls)?;
-        let bit_rates = match audio_rates {
-            Some(audio) => MeasuredBitRates {
-                peak: video_rates.peak + audio.peak,
-                average: video_rates.average + audio.average,
-            },
-            None => video_rates,
-        };
-        let codecs = match audio {
-            Some(_) => format!("{},{AAC_LC_CODEC_STRING}", first.codecs),
-            None => first.codecs.clone(),
-        };
-        variants.push(Variant {
-            uri: format!("{label}.m3u8"),
-            bit_rates,
-            width: first.width,
-            height: first.height,
-            codecs: codecs.clone(),
-            frame_rate,
-        });
-
-        if maps.len() > 1 {
-            return Err(VideoError::encode(
-                format!("joining the {label} MP4"),
-                "the segments' H.264 headers differ, so they cannot share one MP4 track",
-            ));
-        }
-        let fragmented = scratch.path().join(format!("{label}.fragmented.mp4"));
-        concatenate(&parts_hls, &file_names, &fragmented)?;
-        let path = staging.path().join(format!("{label}.mp4"));
-        let audio_part = audio_playlist.as_ref().map(|(_, fragmented)| fragmented.as_path());
-        remux_mp4(&fragmented, audio_part, timeline_offset, &path)?;
-        std::fs::remove_file(&fragmented).map_err(|error| VideoError::io(&fragmented, error))?;
-        let bytes = std::fs::metadata(&path).map_err(|error| VideoError::io(&path, error))?.len();
-        renditions.push(Rendition {
-            label: label.clone(),
-            width: first.width,
-            height: first.height,
-            bytes,
-            bit_rate: (bytes as f64 * 8.0 / duration_seconds.max(0.001)).round() as u64,
-            codecs,
-            hls_playlist: Some(staging_hls.join(format!("{label}.m3u8"))),
-            path,
-        });
+        let (variant, rendition) = join_rung(&rungs, rung_index, &folders)?;
+        variants.push(variant);
+        renditions.push(rendition);
     }
+    let staging_hls = &folders.staging_hls;
     let audio_group = audio.map(|audio| AudioGroup {
         group_id: AUDIO_GROUP_ID.into(),
         name: "Audio".into(),
@@ -189,6 +99,164 @@ pub fn join_segments(
         "segments joined"
     );
     Ok(outputs)
+}
+
+/// Where a join reads and writes.
+struct JoinFolders<'a> {
+    /// The parts' chunk and init files.
+    parts_hls: std::path::PathBuf,
+    /// The playlists (and the copied chunks) before they are published.
+    staging_hls: std::path::PathBuf,
+    /// Concatenated fragmented MP4s, removed once remuxed.
+    scratch: &'a Path,
+    /// Whether the parts' files must be copied into the output (it is another folder).
+    copy_files: bool,
+}
+
+/// The joined audio track: its bit rates and its chunks concatenated into one fragmented MP4.
+struct JoinedAudio {
+    rates: MeasuredBitRates,
+    fragmented: std::path::PathBuf,
+}
+
+/// What every rung of a join shares.
+struct JoinedRungs<'a> {
+    segments: &'a [SegmentOutputs],
+    audio: Option<&'a JoinedAudio>,
+    timeline_offset: f64,
+    frame_rate: Option<f64>,
+    duration_seconds: f64,
+    staging: &'a Path,
+}
+
+/// Writes the audio's media playlist, copies its files when needed, measures its bit rates and
+/// concatenates its chunks for the MP4s' remux.
+fn join_audio(audio: &AudioTrackOutputs, folders: &JoinFolders<'_>) -> Result<JoinedAudio, VideoError> {
+    let entries: Vec<PlaylistEntry> = audio
+        .chunks
+        .iter()
+        .map(|chunk| PlaylistEntry {
+            map_uri: audio.init_uri.clone(),
+            duration_seconds: chunk.duration_seconds,
+            uri: chunk.uri.clone(),
+        })
+        .collect();
+    let playlist = folders.staging_hls.join("audio.m3u8");
+    write_file(&playlist, vod_media_playlist(&entries).as_bytes())?;
+    let files: Vec<&str> =
+        [audio.init_uri.as_str()].into_iter().chain(audio.chunks.iter().map(|c| c.uri.as_str())).collect();
+    if folders.copy_files {
+        link_files(&folders.parts_hls, &folders.staging_hls, &files)?;
+    }
+    let rates = measure_bit_rates_in(&playlist, &folders.parts_hls)?;
+    let fragmented = folders.scratch.join("audio.mp4");
+    concatenate(&folders.parts_hls, &files, &fragmented)?;
+    Ok(JoinedAudio { rates, fragmented })
+}
+
+/// A rung's media playlist over every segment's chunks.
+struct RungPlaylist {
+    /// Its entries.
+    entries: Vec<PlaylistEntry>,
+    /// The init files they map: a new `EXT-X-MAP` where a segment's encoder headers differ from
+    /// the previous one's.
+    maps: Vec<String>,
+    /// Every file the entries name, init files included.
+    files: Vec<String>,
+}
+
+/// The playlist of rung `rung_index` over every segment's chunks.
+fn rung_entries(
+    segments: &[SegmentOutputs],
+    rung_index: usize,
+    parts_hls: &Path,
+) -> Result<RungPlaylist, VideoError> {
+    let mut entries = Vec::new();
+    let mut current_map: Option<(String, Vec<u8>)> = None;
+    let mut maps = Vec::new();
+    let mut files: Vec<String> = Vec::new();
+    for segment in segments {
+        let rung = &segment.rungs[rung_index];
+        let init = std::fs::read(parts_hls.join(&rung.init_uri))
+            .map_err(|error| VideoError::io(parts_hls.join(&rung.init_uri), error))?;
+        if current_map.as_ref().is_none_or(|(_, bytes)| *bytes != init) {
+            current_map = Some((rung.init_uri.clone(), init));
+            maps.push(rung.init_uri.clone());
+            files.push(rung.init_uri.clone());
+        }
+        let map_uri = current_map.as_ref().map(|(uri, _)| uri.clone()).unwrap_or_default();
+        for chunk in &rung.chunks {
+            entries.push(PlaylistEntry {
+                map_uri: map_uri.clone(),
+                duration_seconds: chunk.duration_seconds,
+                uri: chunk.uri.clone(),
+            });
+            files.push(chunk.uri.clone());
+        }
+    }
+    Ok(RungPlaylist { entries, maps, files })
+}
+
+/// Rung `rung_index`: its media playlist and master-playlist variant, and its chunks remuxed
+/// with the audio into a faststart MP4.
+fn join_rung(
+    rungs: &JoinedRungs<'_>,
+    rung_index: usize,
+    folders: &JoinFolders<'_>,
+) -> Result<(Variant, Rendition), VideoError> {
+    let first = &rungs.segments[0].rungs[rung_index];
+    let label = &first.label;
+    let RungPlaylist { entries, maps, files } = rung_entries(rungs.segments, rung_index, &folders.parts_hls)?;
+    let playlist = folders.staging_hls.join(format!("{label}.m3u8"));
+    write_file(&playlist, vod_media_playlist(&entries).as_bytes())?;
+    let file_names: Vec<&str> = files.iter().map(String::as_str).collect();
+    if folders.copy_files {
+        link_files(&folders.parts_hls, &folders.staging_hls, &file_names)?;
+    }
+    let video_rates = measure_bit_rates_in(&playlist, &folders.parts_hls)?;
+    let bit_rates = match rungs.audio {
+        Some(audio) => MeasuredBitRates {
+            peak: video_rates.peak + audio.rates.peak,
+            average: video_rates.average + audio.rates.average,
+        },
+        None => video_rates,
+    };
+    let codecs = match rungs.audio {
+        Some(_) => format!("{},{AAC_LC_CODEC_STRING}", first.codecs),
+        None => first.codecs.clone(),
+    };
+    let variant = Variant {
+        uri: format!("{label}.m3u8"),
+        bit_rates,
+        width: first.width,
+        height: first.height,
+        codecs: codecs.clone(),
+        frame_rate: rungs.frame_rate,
+    };
+    if maps.len() > 1 {
+        return Err(VideoError::encode(
+            format!("joining the {label} MP4"),
+            "the segments' H.264 headers differ, so they cannot share one MP4 track",
+        ));
+    }
+    let fragmented = folders.scratch.join(format!("{label}.fragmented.mp4"));
+    concatenate(&folders.parts_hls, &file_names, &fragmented)?;
+    let path = rungs.staging.join(format!("{label}.mp4"));
+    let audio_part = rungs.audio.map(|audio| audio.fragmented.as_path());
+    remux_mp4(&fragmented, audio_part, rungs.timeline_offset, &path)?;
+    std::fs::remove_file(&fragmented).map_err(|error| VideoError::io(&fragmented, error))?;
+    let bytes = std::fs::metadata(&path).map_err(|error| VideoError::io(&path, error))?.len();
+    let rendition = Rendition {
+        label: label.clone(),
+        width: first.width,
+        height: first.height,
+        bytes,
+        bit_rate: (bytes as f64 * 8.0 / rungs.duration_seconds.max(0.001)).round() as u64,
+        codecs,
+        hls_playlist: Some(playlist),
+        path,
+    };
+    Ok((variant, rendition))
 }
 
 /// Refuses segment lists that would not make a whole, consistent video.

@@ -8,7 +8,7 @@ use ffmpeg_next::{Packet, ffi};
 use crate::input::{self, InputFile};
 use crate::source::VideoSource;
 use crate::transcode::mux::{Muxer, MuxerStreams};
-use crate::transcode::pipeline::{FrameWindow, PacketReader};
+use crate::transcode::pipeline::{FrameWindow, PacketReader, VideoPath};
 use crate::transcode::segmented::fragments::write_chunks;
 use crate::transcode::segmented::{
     RungSegmentOutputs, SegmentOutputs, SegmentPlan, publish_files, staging_dir, ticks,
@@ -67,58 +67,10 @@ fn transcode_source_segment(
     let timeline_offset = timeline_offset_seconds(&context, probe, options)?;
     let transcode = Transcode { source, file: &file, probe, options, staging: staging.path(), deadline };
     let mut video = transcode.open_video(&context, video_stream, offset_seconds)?;
-
-    // The next segment's first keyframe first, then back to this one's.
-    let end_pts = match segment.end_keyframe {
-        Some(timestamp) => Some(keyframe_pts(
-            &seek_to_keyframe(&mut context, &file, source, video.stream_index, timestamp)?,
-            timestamp,
-        )?),
-        None => None,
-    };
-    let mut first_packet = match segment.start_keyframe {
-        Some(timestamp) => {
-            Some(seek_to_keyframe(&mut context, &file, source, video.stream_index, timestamp)?)
-        }
-        None => {
-            if end_pts.is_some() {
-                // Reading ahead moved the demuxer: open the file afresh to start from its first byte.
-                context = input::open(source, &file)?;
-            }
-            None
-        }
-    };
-    let start_pts = match (&first_packet, segment.start_keyframe) {
-        (Some(packet), Some(timestamp)) => Some(keyframe_pts(packet, timestamp)?),
-        _ => None,
-    };
-    if let (Some(start), Some(end)) = (start_pts, end_pts)
-        && end <= start
-    {
-        return Err(VideoError::InvalidOptions(format!(
-            "segment {} does not end after its keyframe: the plan does not belong to this file",
-            segment.index
-        )));
-    }
-    // Both boundaries move forward onto the keyframe grid, where the serial transcode has its
-    // keyframes: the segment then adds none. Both neighbours of a boundary compute the same tick.
+    let bounds = seek_segment_bounds(&mut context, &file, source, video.stream_index, segment)?;
     let time_base = f64::from(video.time_base);
     let interval = f64::from(options.keyframe_interval_seconds);
-    let on_grid = |pts: i64| -> i64 {
-        let seconds = (pts - video.offset) as f64 * time_base;
-        let grid_point = (seconds / interval - 1e-9).ceil() * interval;
-        // The first frame the serial transcode makes a keyframe for this grid point.
-        ((grid_point - 1e-6) / time_base).ceil() as i64
-    };
-    // Past the end, the encoders see one more keyframe interval (libx264's look-ahead is shorter).
-    let post_roll = (interval / time_base).round() as i64;
-    let end = end_pts.map(on_grid);
-    video.window = FrameWindow {
-        start: start_pts.map_or(0, on_grid),
-        end,
-        encode_from: start_pts.map_or(0, |pts| pts - video.offset),
-        encode_until: end.map(|end| end + post_roll),
-    };
+    video.window = keyframe_grid_window(bounds.start_pts, bounds.end_pts, video.offset, time_base, interval);
     if video.window.end.is_some_and(|end| end <= video.window.start) {
         return Err(VideoError::InvalidOptions(format!(
             "segment {} is empty once its ends move onto the {interval} s keyframe grid: plan segments of at \
@@ -126,6 +78,7 @@ fn transcode_source_segment(
             segment.index
         )));
     }
+    let mut first_packet = bounds.first_packet;
     let window_start_seconds = video.window.start as f64 * time_base;
     let window_end_seconds = video.window.end.map(|end| end as f64 * time_base);
     video.next_keyframe_seconds = window_start_seconds;
@@ -192,31 +145,8 @@ fn transcode_source_segment(
     }
 
     deadline.check("finishing the files")?;
-    let mut rungs = Vec::with_capacity(muxers.len());
-    let mut first_frame_seconds = None;
-    for ((muxer, plan), encoder) in muxers.into_iter().zip(&video.plans).zip(&video.renditions) {
-        let times = muxer
-            .chunk_times()
-            .ok_or_else(|| VideoError::encode("splitting chunks", "the muxer is not fragmented"))?;
-        let fragmented = muxer.finish()?;
-        if let Some(first) = times.starts.first() {
-            let unshifted = first - ticks(timeline_offset, times.time_base);
-            first_frame_seconds.get_or_insert(unshifted as f64 * f64::from(times.time_base));
-        }
-        let stem = file_stem(&plan.label);
-        let init_uri = format!("{stem}_init.mp4");
-        let chunks =
-            write_chunks(&fragmented, &times, &hls_dir, &init_uri, &|n| format!("{stem}_{n:03}.m4s"))?;
-        rungs.push(RungSegmentOutputs {
-            label: plan.label.clone(),
-            width: plan.width,
-            height: plan.height,
-            codecs: encoder.codec_string(),
-            init_uri,
-            chunks,
-            frames: video.frames_encoded,
-        });
-    }
+    let (rungs, first_frame_seconds) =
+        write_rung_chunks(muxers, &video, &hls_dir, timeline_offset, &file_stem)?;
     deadline.check("publishing")?;
     publish_files(staging.path(), &options.out_dir)?;
     progress(1.0);
@@ -240,6 +170,126 @@ fn transcode_source_segment(
         "segment transcoded"
     );
     Ok(outputs)
+}
+
+/// Where a segment starts and ends in the source, found by seeking to its keyframes.
+struct SegmentBounds {
+    /// The packet of the segment's first keyframe, read while seeking (none for the first segment).
+    first_packet: Option<Packet>,
+    /// Its presentation time, in the stream's time base.
+    start_pts: Option<i64>,
+    /// The presentation time of the next segment's first keyframe (none for the last segment).
+    end_pts: Option<i64>,
+}
+
+/// Seeks to the next segment's first keyframe, then back to this one's, leaving `context` at this
+/// segment's start. Fails with `invalid-options` when the segment does not end after its keyframe
+/// (a plan of another file).
+fn seek_segment_bounds(
+    context: &mut Input,
+    file: &InputFile,
+    source: &VideoSource,
+    stream_index: usize,
+    segment: &SegmentPlan,
+) -> Result<SegmentBounds, VideoError> {
+    let end_pts = match segment.end_keyframe {
+        Some(timestamp) => {
+            Some(keyframe_pts(&seek_to_keyframe(context, file, source, stream_index, timestamp)?, timestamp)?)
+        }
+        None => None,
+    };
+    let first_packet = match segment.start_keyframe {
+        Some(timestamp) => Some(seek_to_keyframe(context, file, source, stream_index, timestamp)?),
+        None => {
+            if end_pts.is_some() {
+                // Reading ahead moved the demuxer: open the file afresh to start from its first byte.
+                *context = input::open(source, file)?;
+            }
+            None
+        }
+    };
+    let start_pts = match (&first_packet, segment.start_keyframe) {
+        (Some(packet), Some(timestamp)) => Some(keyframe_pts(packet, timestamp)?),
+        _ => None,
+    };
+    if let (Some(start), Some(end)) = (start_pts, end_pts)
+        && end <= start
+    {
+        return Err(VideoError::InvalidOptions(format!(
+            "segment {} does not end after its keyframe: the plan does not belong to this file",
+            segment.index
+        )));
+    }
+    Ok(SegmentBounds { first_packet, start_pts, end_pts })
+}
+
+/// The frames a segment keeps and encodes, from the presentation times of its first keyframe and
+/// of the next segment's (`None`: the video's start, or its end), in ticks of `time_base` seconds
+/// with the output's zero at `offset`.
+///
+/// Both boundaries move forward onto the `interval`-second keyframe grid, where the serial
+/// transcode has its keyframes, so the segment adds none, and both neighbours of a boundary
+/// compute the same tick. The encoders start at the keyframe and see one more keyframe interval
+/// past the end (libx264's look-ahead is shorter), so the frames at a boundary are coded as the
+/// serial encode codes them.
+pub(crate) fn keyframe_grid_window(
+    start_pts: Option<i64>,
+    end_pts: Option<i64>,
+    offset: i64,
+    time_base: f64,
+    interval: f64,
+) -> FrameWindow {
+    let on_grid = |pts: i64| -> i64 {
+        let seconds = (pts - offset) as f64 * time_base;
+        let grid_point = (seconds / interval - 1e-9).ceil() * interval;
+        // The first frame the serial transcode makes a keyframe for this grid point.
+        ((grid_point - 1e-6) / time_base).ceil() as i64
+    };
+    let post_roll = (interval / time_base).round() as i64;
+    let end = end_pts.map(on_grid);
+    FrameWindow {
+        start: start_pts.map_or(0, on_grid),
+        end,
+        encode_from: start_pts.map_or(0, |pts| pts - offset),
+        encode_until: end.map(|end| end + post_roll),
+    }
+}
+
+/// Splits each rung's fragmented MP4 into its HLS init file and chunks in `hls_dir`; returns the
+/// rungs and when the first frame of the output is presented (without the timeline offset).
+fn write_rung_chunks(
+    muxers: Vec<Muxer>,
+    video: &VideoPath,
+    hls_dir: &std::path::Path,
+    timeline_offset: f64,
+    file_stem: &dyn Fn(&str) -> String,
+) -> Result<(Vec<RungSegmentOutputs>, Option<f64>), VideoError> {
+    let mut rungs = Vec::with_capacity(muxers.len());
+    let mut first_frame_seconds = None;
+    for ((muxer, plan), encoder) in muxers.into_iter().zip(&video.plans).zip(&video.renditions) {
+        let times = muxer
+            .chunk_times()
+            .ok_or_else(|| VideoError::encode("splitting chunks", "the muxer is not fragmented"))?;
+        let fragmented = muxer.finish()?;
+        if let Some(first) = times.starts.first() {
+            let unshifted = first - ticks(timeline_offset, times.time_base);
+            first_frame_seconds.get_or_insert(unshifted as f64 * f64::from(times.time_base));
+        }
+        let stem = file_stem(&plan.label);
+        let init_uri = format!("{stem}_init.mp4");
+        let chunks =
+            write_chunks(&fragmented, &times, hls_dir, &init_uri, &|n| format!("{stem}_{n:03}.m4s"))?;
+        rungs.push(RungSegmentOutputs {
+            label: plan.label.clone(),
+            width: plan.width,
+            height: plan.height,
+            codecs: encoder.codec_string(),
+            init_uri,
+            chunks,
+            frames: video.frames_encoded,
+        });
+    }
+    Ok((rungs, first_frame_seconds))
 }
 
 /// Seeks the video stream to the index keyframe at `timestamp` and returns its packet: where a
@@ -315,4 +365,39 @@ fn keyframe_pts(packet: &Packet, timestamp: i64) -> Result<i64, VideoError> {
     packet.pts().or(packet.dts()).ok_or_else(|| VideoError::CorruptInput {
         reason: format!("the keyframe at {timestamp} has no timestamp"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// MP4's usual video time base at 24 fps: 512 ticks a frame.
+    const TIME_BASE: f64 = 1.0 / 12_288.0;
+    const SECOND: i64 = 12_288;
+
+    #[test]
+    fn boundaries_move_forward_onto_the_keyframe_grid_and_neighbours_agree() {
+        // A segment from the keyframe at 3.5 s to the next at 9 s, on a 2 s grid: it keeps the
+        // frames from 4 s to 10 s, encodes from 3.5 s and runs one interval (2 s) past 10 s.
+        let start = 3 * SECOND + SECOND / 2;
+        let window = keyframe_grid_window(Some(start), Some(9 * SECOND), 0, TIME_BASE, 2.0);
+        assert_eq!((window.start, window.end), (4 * SECOND, Some(10 * SECOND)));
+        assert_eq!((window.encode_from, window.encode_until), (start, Some(12 * SECOND)));
+        // The next segment starts where this one ends, to the tick.
+        let next = keyframe_grid_window(Some(9 * SECOND), None, 0, TIME_BASE, 2.0);
+        assert_eq!((next.start, next.end, next.encode_until), (10 * SECOND, None, None));
+    }
+
+    #[test]
+    fn a_keyframe_on_the_grid_stays_and_the_stream_offset_is_the_outputs_zero() {
+        let offset = 1_024;
+        let on_grid = keyframe_grid_window(Some(offset + 6 * SECOND), None, offset, TIME_BASE, 2.0);
+        assert_eq!((on_grid.start, on_grid.encode_from), (6 * SECOND, 6 * SECOND));
+        // A keyframe a tick past a grid point starts at the next one, where the serial encode put
+        // its keyframe.
+        let just_past = keyframe_grid_window(Some(6 * SECOND + 1), None, 0, TIME_BASE, 2.0);
+        assert_eq!(just_past.start, 8 * SECOND);
+        let first = keyframe_grid_window(None, Some(5 * SECOND), 0, TIME_BASE, 2.0);
+        assert_eq!((first.start, first.encode_from, first.end), (0, 0, Some(6 * SECOND)));
+    }
 }

@@ -1,20 +1,21 @@
-//! Resource names from a deployed CloudFormation stack's outputs (`--stack NAME` in the CLI).
+//! Resource names from a deployed CloudFormation stack's outputs (`--stack NAME`). Here, in the CLI,
+//! so that no function links the CloudFormation client.
 
 use std::collections::HashMap;
 
-use pipeline::PortError;
-
-use crate::classify::port_error;
+use anyhow::Context;
+use aws_sdk_cloudformation::error::DisplayErrorContext;
 
 /// The outputs of stack `name`, by output key.
-pub async fn outputs(sdk: &aws_config::SdkConfig, name: &str) -> Result<HashMap<String, String>, PortError> {
+pub async fn outputs(sdk: &aws_config::SdkConfig, name: &str) -> anyhow::Result<HashMap<String, String>> {
     let client = aws_sdk_cloudformation::Client::new(sdk);
     let described = client
         .describe_stacks()
         .stack_name(name)
         .send()
         .await
-        .map_err(|e| port_error("cloudformation:DescribeStacks", e))?;
+        .map_err(|error| anyhow::anyhow!("{}", DisplayErrorContext(&error)))
+        .context("cloudformation:DescribeStacks")?;
     Ok(described
         .stacks()
         .iter()
