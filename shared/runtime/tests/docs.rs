@@ -132,7 +132,8 @@ fn readmes_licences_are_notices() {
     let artifacts = notice_artifacts();
     let readme = read("README.md");
     let section = readme.split("## Licence").nth(1).expect("README has a Licence section");
-    let paragraph = section.split("\n## ").next().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
+    let paragraph =
+        section.split("\n## ").next().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
     let mut named = BTreeSet::new();
     // Each clause names artifacts and then says their licence ("`a` and `b` are MIT OR ...").
     for clause in paragraph.split(';') {

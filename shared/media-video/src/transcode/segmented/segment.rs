@@ -85,46 +85,26 @@ fn transcode_source_segment(
 
     let hls_dir = staging.path().join("hls");
     let file_stem = |label: &str| format!("{label}_s{:05}", segment.index);
-    let mut muxers = video
-        .plans
-        .iter()
-        .zip(&video.renditions)
-        .enumerate()
-        .map(|(index, (plan, encoder))| {
-            let streams =
-                MuxerStreams { video: Some((encoder.context(), encoder.time_base(), index)), audio: None };
-            Muxer::fragmented_mp4(
-                &hls_dir.join(format!("{}.fragmented.mp4", file_stem(&plan.label))),
-                streams,
-                f64::from(options.hls_segment_seconds),
-                timeline_offset,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let expected_end = window_end_seconds.unwrap_or(segment.end_seconds);
-    let span = (expected_end - window_start_seconds).max(0.001);
+    let mut muxers = open_rung_muxers(&video, &hls_dir, &file_stem, options, timeline_offset)?;
+    let span = (window_end_seconds.unwrap_or(segment.end_seconds) - window_start_seconds).max(0.001);
     let mut reported = 0.0f32;
-    let mut packet = Packet::empty();
-    let mut reader = PacketReader::new(source, &file);
-    while !video.reached_end {
-        deadline.check("transcoding")?;
-        if let Some(keyframe) = first_packet.take() {
-            // The segment's keyframe, read while seeking.
-            packet = keyframe;
-        } else if !reader.read(&mut context, &mut packet)? {
-            break;
-        }
-        if packet.stream() != video.stream_index {
-            continue;
-        }
-        video.decode(Some(&packet), &mut muxers, deadline)?;
-        let fraction = (((video.end_seconds - window_start_seconds) / span) as f32).clamp(0.0, 0.99);
+    let mut report = |end_seconds: f64| {
+        let fraction = (((end_seconds - window_start_seconds) / span) as f32).clamp(0.0, 0.99);
         if fraction >= reported + 0.01 {
             reported = fraction;
             progress(fraction);
         }
-    }
+    };
+    let reader = PacketReader::new(source, &file);
+    encode_video_packets(
+        &mut video,
+        &mut context,
+        reader,
+        first_packet.take(),
+        &mut muxers,
+        deadline,
+        &mut report,
+    )?;
     deadline.check("flushing the encoders")?;
     if !video.reached_end {
         // The end of the stream (a segment's end past the last frame ends it there too).
@@ -253,6 +233,62 @@ pub(crate) fn keyframe_grid_window(
         encode_from: start_pts.map_or(0, |pts| pts - offset),
         encode_until: end.map(|end| end + post_roll),
     }
+}
+
+/// One fragmented-MP4 muxer per rung, in `hls_dir`, each rung's chunks cut at keyframes after
+/// about `options.hls_segment_seconds`.
+fn open_rung_muxers(
+    video: &VideoPath,
+    hls_dir: &std::path::Path,
+    file_stem: &dyn Fn(&str) -> String,
+    options: &TranscodeOptions,
+    timeline_offset: f64,
+) -> Result<Vec<Muxer>, VideoError> {
+    video
+        .plans
+        .iter()
+        .zip(&video.renditions)
+        .enumerate()
+        .map(|(index, (plan, encoder))| {
+            let streams =
+                MuxerStreams { video: Some((encoder.context(), encoder.time_base(), index)), audio: None };
+            Muxer::fragmented_mp4(
+                &hls_dir.join(format!("{}.fragmented.mp4", file_stem(&plan.label))),
+                streams,
+                f64::from(options.hls_segment_seconds),
+                timeline_offset,
+            )
+        })
+        .collect()
+}
+
+/// Decodes and encodes the video packets of `context`, starting with `first` (the keyframe read
+/// while seeking) when there is one, until the segment's window ends or the input does;
+/// `progress` gets the end of the output so far, in seconds, after each packet.
+fn encode_video_packets(
+    video: &mut VideoPath,
+    context: &mut Input,
+    mut reader: PacketReader<'_>,
+    mut first: Option<Packet>,
+    muxers: &mut [Muxer],
+    deadline: Deadline,
+    progress: &mut dyn FnMut(f64),
+) -> Result<(), VideoError> {
+    let mut packet = Packet::empty();
+    while !video.reached_end {
+        deadline.check("transcoding")?;
+        if let Some(keyframe) = first.take() {
+            packet = keyframe;
+        } else if !reader.read(context, &mut packet)? {
+            break;
+        }
+        if packet.stream() != video.stream_index {
+            continue;
+        }
+        video.decode(Some(&packet), muxers, deadline)?;
+        progress(video.end_seconds);
+    }
+    Ok(())
 }
 
 /// Splits each rung's fragmented MP4 into its HLS init file and chunks in `hls_dir`; returns the
